@@ -1,7 +1,58 @@
 //! Searches over a model: every interleaving of its threads' steps, breadth-first (shortest
 //! counterexamples) or depth-first, with a fingerprint visited set. The model only exposes
 //! states and transitions (the [`Model`] trait); this crate knows nothing about memory management.
+//!
+//! The one entry point is [`explore`], which returns an [`Exploration`]: every terminal state
+//! (no thread enabled) with the number of executions reaching it and a minimal witness
+//! execution, plus throughput, memory and fingerprint-collision statistics.
+//!
+//! ```
+//! use mmlab_explore::{explore, Config, Model};
+//!
+//! /// Two threads each do `tmp = x; x = tmp + 1` (a lost-update race).
+//! struct Race;
+//! #[derive(Clone, Hash, PartialEq, Eq, Debug)]
+//! struct St { x: u8, pc: [u8; 2], tmp: [u8; 2] }
+//!
+//! impl Model for Race {
+//!     type State = St;
+//!     fn init_states(&self) -> Vec<St> { vec![St { x: 0, pc: [0; 2], tmp: [0; 2] }] }
+//!     fn threads(&self) -> usize { 2 }
+//!     fn enabled(&self, s: &St, t: usize) -> bool { s.pc[t] < 2 }
+//!     fn step(&self, s: &St, t: usize) -> St {
+//!         let mut n = s.clone();
+//!         if s.pc[t] == 0 { n.tmp[t] = s.x } else { n.x = s.tmp[t] + 1 }
+//!         n.pc[t] += 1;
+//!         n
+//!     }
+//! }
+//!
+//! let result = explore(&Race, &Config::default().workers(2)).unwrap();
+//! assert!(result.complete);
+//! // x == 1 (lost update), or x == 2 with either thread's `tmp` holding 1.
+//! assert_eq!(result.terminals.len(), 3);
+//! assert_eq!(result.total_executions(), 6);
+//! let lost = result.minimal_terminal(|s| s.x == 1).unwrap();
+//! assert_eq!(lost.witness.threads, vec![0, 1, 1, 0]); // fewest context switches
+//! ```
 
+mod bfs;
+mod config;
+mod dfs;
+pub mod fingerprint;
+mod por;
+mod report;
+pub mod toy;
+pub mod visited;
+mod witness;
+
+pub use config::{Config, ProgressFn, Search};
+pub use report::{Execution, Exploration, Progress, StopReason, Terminal};
+pub use witness::MAX_THREADS;
+
+use bfs::FoundTerminal;
+use fingerprint::{birthday_collision_probability, tlc_collision_probability, Fingerprint};
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -30,5 +81,164 @@ pub trait Model: Sync {
     /// disables the other (used by partial-order reduction). `false` is always safe.
     fn independent(&self, _state: &Self::State, _a: usize, _b: usize) -> bool {
         false
+    }
+
+    /// A short human-readable name for `thread`, used when printing executions.
+    fn thread_label(&self, thread: usize) -> String {
+        format!("T{thread}")
+    }
+}
+
+/// Why a model cannot be explored at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExploreError {
+    /// Thread ids are stored in one byte per step.
+    TooManyThreads { threads: usize, max: usize },
+}
+
+impl std::fmt::Display for ExploreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExploreError::TooManyThreads { threads, max } => {
+                write!(
+                    f,
+                    "model has {threads} threads; the explorer supports at most {max}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for ExploreError {}
+
+/// Explores every execution of `model` as `config` says.
+///
+/// Breadth-first search counts executions in one pass when all executions reaching a state have
+/// the same length (the normal case: every step advances a thread). If it meets a state again at
+/// a different depth (or a cycle), it runs the depth-first search's topological pass to get
+/// exact counts, exact terminal states and a cycle witness.
+pub fn explore<M: Model>(
+    model: &M,
+    config: &Config,
+) -> Result<Exploration<M::State>, ExploreError> {
+    let threads = model.threads();
+    if threads > MAX_THREADS {
+        return Err(ExploreError::TooManyThreads {
+            threads,
+            max: MAX_THREADS,
+        });
+    }
+    let mut budget = config::Budget::new(config);
+    let result = match config.search {
+        Search::BreadthFirst => {
+            let reduce = config.reduction && threads <= por::MAX_REDUCED_THREADS;
+            let run = bfs::run(model, config.workers, reduce, &mut budget);
+            if run.nonuniform && budget.stopped.is_none() {
+                let bfs_witnesses: HashMap<Fingerprint, witness::Witness> = run
+                    .terminals
+                    .into_iter()
+                    .map(|t| (t.fp, t.witness))
+                    .collect();
+                let mut dag = dfs::run(model, &mut budget);
+                if !dag.counts_exact {
+                    // Breadth-first witnesses are minimal even when counts are not; prefer them
+                    // where the topological pass could not finish.
+                    for t in dag.terminals.iter_mut() {
+                        if let Some(w) = bfs_witnesses.get(&t.fp) {
+                            t.witness = w.clone();
+                        }
+                    }
+                }
+                let exact = dag.counts_exact;
+                finish(
+                    &budget,
+                    dag.terminals,
+                    dag.transitions,
+                    dag.distinct,
+                    dag.max_depth.max(run.max_depth),
+                    dag.visited_bytes.max(run.visited_bytes),
+                    dag.cycle,
+                    exact,
+                    false,
+                )
+            } else {
+                let exact = !reduce && !run.nonuniform;
+                finish(
+                    &budget,
+                    run.terminals,
+                    run.transitions,
+                    run.distinct,
+                    run.max_depth,
+                    run.visited_bytes,
+                    None,
+                    exact,
+                    reduce,
+                )
+            }
+        }
+        Search::DepthFirst => {
+            let dag = dfs::run(model, &mut budget);
+            let exact = dag.counts_exact;
+            finish(
+                &budget,
+                dag.terminals,
+                dag.transitions,
+                dag.distinct,
+                dag.max_depth,
+                dag.visited_bytes,
+                dag.cycle,
+                exact,
+                false,
+            )
+        }
+    };
+    Ok(result)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish<S>(
+    budget: &config::Budget<'_>,
+    found: Vec<FoundTerminal<S>>,
+    transitions: u64,
+    distinct: u64,
+    max_depth: usize,
+    visited_bytes: usize,
+    cycle: Option<witness::Witness>,
+    counts_exact: bool,
+    reduced: bool,
+) -> Exploration<S> {
+    let elapsed = budget.start.elapsed();
+    let mut terminals: Vec<(witness::Witness, Terminal<S>)> = found
+        .into_iter()
+        .map(|t| {
+            let witness = Execution::from(&t.witness);
+            (
+                t.witness,
+                Terminal {
+                    state: t.state,
+                    executions: t.count,
+                    witness,
+                },
+            )
+        })
+        .collect();
+    terminals.sort_by(|a, b| a.0.cmp(&b.0));
+    let complete = budget.stopped.is_none();
+    Exploration {
+        terminals: terminals.into_iter().map(|(_, t)| t).collect(),
+        transitions,
+        distinct_states: distinct,
+        max_depth,
+        elapsed,
+        states_per_sec: distinct as f64 / elapsed.as_secs_f64().max(1e-9),
+        visited_bytes,
+        bytes_per_state: visited_bytes as f64 / distinct.max(1) as f64,
+        collision_probability: birthday_collision_probability(distinct),
+        collision_probability_tlc: tlc_collision_probability(distinct, transitions),
+        complete,
+        stopped_by: budget.stopped,
+        cycle: cycle.as_ref().map(Execution::from),
+        executions_exact: counts_exact && complete,
+        reduced,
     }
 }

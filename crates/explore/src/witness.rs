@@ -1,0 +1,173 @@
+//! Minimal witness executions, computed incrementally along the search.
+//!
+//! "Minimal" orders executions by (steps, context switches, initial state, thread sequence
+//! lexicographically), so the witness is unique and the same whatever the worker count.
+//! The number of switches of an extension depends on the last thread of the prefix, so a state
+//! keeps one best candidate per last thread (only those that could still win: same length and
+//! at most one switch worse than the best) rather than a single best prefix.
+
+use smallvec::SmallVec;
+use std::cmp::Ordering;
+
+/// Thread ids of an execution, one byte each (models have at most [`MAX_THREADS`] threads).
+pub type Trace = SmallVec<[u8; 32]>;
+
+/// Largest thread count the explorer supports (thread ids are stored in one byte).
+pub const MAX_THREADS: usize = 256;
+
+/// One execution: which initial state it starts from and the threads that step, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub(crate) struct Witness {
+    pub init: u32,
+    pub switches: u32,
+    pub trace: Trace,
+}
+
+impl Witness {
+    pub fn start(init: u32) -> Self {
+        Witness {
+            init,
+            switches: 0,
+            trace: Trace::new(),
+        }
+    }
+
+    /// The execution extended by one step of `thread`.
+    #[inline]
+    pub fn extended(&self, thread: u8) -> Witness {
+        let switch = matches!(self.trace.last(), Some(&last) if last != thread);
+        let mut trace = Trace::with_capacity(self.trace.len() + 1);
+        trace.extend_from_slice(&self.trace);
+        trace.push(thread);
+        Witness {
+            init: self.init,
+            switches: self.switches + switch as u32,
+            trace,
+        }
+    }
+
+    /// Cost of extending by `thread` without building it: (switches, init, trace).
+    #[inline]
+    fn extension_key(&self, thread: u8) -> (u32, u32, &[u8]) {
+        let switch = matches!(self.trace.last(), Some(&last) if last != thread);
+        (self.switches + switch as u32, self.init, &self.trace)
+    }
+}
+
+impl Ord for Witness {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.trace.len(), self.switches, self.init, &self.trace[..]).cmp(&(
+            other.trace.len(),
+            other.switches,
+            other.init,
+            &other.trace[..],
+        ))
+    }
+}
+
+impl PartialOrd for Witness {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The candidate minimal executions reaching one state.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Candidates {
+    items: SmallVec<[Witness; 2]>,
+}
+
+impl Candidates {
+    pub fn one(w: Witness) -> Self {
+        let mut c = Candidates::default();
+        c.items.push(w);
+        c
+    }
+
+    /// Adds an execution reaching this state, keeping only those that can still be minimal.
+    pub fn offer(&mut self, w: Witness) {
+        if let Some(first) = self.items.first() {
+            match w.trace.len().cmp(&first.trace.len()) {
+                Ordering::Greater => return,
+                Ordering::Less => self.items.clear(),
+                Ordering::Equal => {}
+            }
+        }
+        let last = w.trace.last().copied();
+        if let Some(same) = self
+            .items
+            .iter_mut()
+            .find(|c| c.trace.last().copied() == last)
+        {
+            if w < *same {
+                *same = w;
+            }
+        } else {
+            self.items.push(w);
+        }
+        // An extension adds at most one switch, so a candidate more than one switch worse than
+        // the best can never win.
+        let best = self.items.iter().map(|c| c.switches).min().unwrap_or(0);
+        self.items.retain(|c| c.switches <= best + 1);
+    }
+
+    /// The minimal execution reaching this state.
+    pub fn best(&self) -> Option<&Witness> {
+        self.items.iter().min()
+    }
+
+    /// The minimal execution reaching the successor by `thread`, among those through this state.
+    #[inline]
+    pub fn extend_best(&self, thread: u8) -> Witness {
+        self.items
+            .iter()
+            .min_by(|a, b| a.extension_key(thread).cmp(&b.extension_key(thread)))
+            .map(|w| w.extended(thread))
+            .unwrap_or_default()
+    }
+}
+
+/// Context switches in a thread sequence.
+pub(crate) fn count_switches(trace: &[u8]) -> u32 {
+    trace.windows(2).filter(|w| w[0] != w[1]).count() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(trace: &[u8]) -> Witness {
+        Witness {
+            init: 0,
+            switches: count_switches(trace),
+            trace: trace.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn order_is_steps_then_switches_then_lex() {
+        assert!(w(&[1, 1]) < w(&[0, 1, 0]));
+        assert!(w(&[1, 1, 0]) < w(&[0, 1, 0]));
+        assert!(w(&[0, 0, 1]) < w(&[1, 1, 0]));
+    }
+
+    #[test]
+    fn keeps_candidate_that_wins_after_extension() {
+        // Two ways into a state: [0,1] (1 switch, ends in 1) and [1,0] (1 switch, ends in 0).
+        let mut c = Candidates::one(w(&[1, 0]));
+        c.offer(w(&[0, 1]));
+        assert_eq!(c.best().unwrap().trace.as_slice(), &[0, 1]);
+        // Extending by 0: [1,0,0] has 1 switch and beats [0,1,0] with 2.
+        assert_eq!(c.extend_best(0).trace.as_slice(), &[1, 0, 0]);
+        assert_eq!(c.extend_best(1).trace.as_slice(), &[0, 1, 1]);
+    }
+
+    #[test]
+    fn shorter_executions_replace_longer() {
+        let mut c = Candidates::one(w(&[0, 1, 0]));
+        c.offer(w(&[1, 1]));
+        assert_eq!(c.best().unwrap().trace.as_slice(), &[1, 1]);
+        c.offer(w(&[0, 0, 0]));
+        assert_eq!(c.best().unwrap().trace.as_slice(), &[1, 1]);
+    }
+}
