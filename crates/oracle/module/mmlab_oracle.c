@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mmlab oracle test driver.
+ *
+ * One job: give the guest runner a character device (/dev/mmlab) whose mappings are any
+ * mapping a driver can make (the litmus `driver` and `ttm` objects), plus ioctls that take
+ * pages with get_user_pages()/pin_user_pages() and act on them like a device would.
+ * Each open file is one object (after MMLAB_IOC_CREATE) with its own inode and
+ * address_space, so unmap_mapping_range() and S_DAX only touch that object.
+ * Each open file also has MMLAB_SLOTS slots of held pages, released on close.
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/huge_mm.h>
+#include <linux/pfn_t.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/uaccess.h>
+#include <linux/pseudo_fs.h>
+#include <linux/mount.h>
+#include <linux/highmem.h>
+#include <linux/mutex.h>
+#include <linux/version.h>
+#include <linux/sched/mm.h>
+#include "mmlab_uapi.h"
+
+#define MMLAB_MAX_GUP_PAGES 4096
+#define MMLAB_FS_MAGIC 0x6d6d6c62
+
+struct mmlab_slot {
+	struct page **pages;
+	long nr;
+	bool pinned;
+};
+
+struct mmlab_block {
+	struct page *page;
+	unsigned int order;
+};
+
+struct mmlab_obj {
+	struct mutex lock;
+	bool created;
+	bool destroyed;
+	struct mmlab_create cfg;
+	unsigned long npages;
+	struct page **pages;          /* current backing, one entry per 4K page */
+	struct mmlab_block *blocks;
+	unsigned long nblocks;
+	unsigned int order;
+	struct inode *inode;          /* own inode: own address_space, own S_DAX */
+	struct mmlab_slot slots[MMLAB_SLOTS];
+};
+
+static struct vfsmount *mmlab_mnt;
+static int mmlab_mnt_count;
+
+static int mmlab_fs_init_fs_context(struct fs_context *fc)
+{
+	return init_pseudo(fc, MMLAB_FS_MAGIC) ? 0 : -ENOMEM;
+}
+
+static struct file_system_type mmlab_fs_type = {
+	.name = "mmlab_oracle_fs",
+	.owner = THIS_MODULE,
+	.init_fs_context = mmlab_fs_init_fs_context,
+	.kill_sb = kill_anon_super,
+};
+
+static void mmlab_set_vm_flags(struct vm_area_struct *vma, unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static pfn_t mmlab_pfn_t(struct mmlab_obj *obj, unsigned long pfn)
+{
+	u64 flags = 0;
+
+	switch (obj->cfg.pfn_flags) {
+	case MMLAB_PFN_DEV:
+		flags = PFN_DEV;
+		break;
+	case MMLAB_PFN_DEV_MAP:
+		flags = PFN_DEV | PFN_MAP;
+		break;
+	case MMLAB_PFN_SPECIAL:
+		flags = PFN_SPECIAL;
+		break;
+	default:
+		break;
+	}
+	return __pfn_to_pfn_t(pfn, flags);
+}
+
+/* ---- backing store ---- */
+
+static void mmlab_free_blocks(struct mmlab_block *blocks, unsigned long n)
+{
+	unsigned long i;
+
+	for (i = 0; i < n; i++)
+		if (blocks[i].page)
+			__free_pages(blocks[i].page, blocks[i].order);
+	kvfree(blocks);
+}
+
+/* Allocates obj->nblocks blocks of obj->order; fills pages[] from them. */
+static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, struct page **pages)
+{
+	struct mmlab_block *blocks;
+	gfp_t gfp = GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN;
+	unsigned long i, j;
+
+	if (obj->order && !obj->cfg.ttm)
+		gfp |= __GFP_COMP;
+	blocks = kvcalloc(obj->nblocks, sizeof(*blocks), GFP_KERNEL);
+	if (!blocks)
+		return NULL;
+	for (i = 0; i < obj->nblocks; i++) {
+		struct page *page = alloc_pages(gfp, obj->order);
+
+		if (!page) {
+			mmlab_free_blocks(blocks, i);
+			return NULL;
+		}
+		blocks[i].page = page;
+		blocks[i].order = obj->order;
+		for (j = 0; j < (1UL << obj->order); j++)
+			pages[(i << obj->order) + j] = page + j;
+	}
+	return blocks;
+}
+
+static u64 mmlab_page_value(struct page *page)
+{
+	u64 *p = kmap(page);
+	u64 v = READ_ONCE(*p);
+
+	kunmap(page);
+	return v;
+}
+
+static void mmlab_set_page_value(struct page *page, u64 value)
+{
+	u64 *p = kmap(page);
+
+	WRITE_ONCE(*p, value);
+	kunmap(page);
+}
+
+static long mmlab_create(struct mmlab_obj *obj, struct mmlab_create __user *uarg)
+{
+	struct mmlab_create cfg;
+	unsigned long block_bytes;
+
+	if (copy_from_user(&cfg, uarg, sizeof(cfg)))
+		return -EFAULT;
+	if (obj->created)
+		return -EBUSY;
+	if (cfg.memory != MMLAB_MEMORY_RAM)
+		return -EOPNOTSUPP; /* no struct-page-less memory in this guest yet */
+	if (cfg.insert > MMLAB_INSERT_PMD)
+		return -EOPNOTSUPP; /* PUD needs 1G blocks: not in a 512M guest */
+	obj->order = cfg.insert == MMLAB_INSERT_PMD ? HPAGE_PMD_ORDER : 0;
+	block_bytes = PAGE_SIZE << obj->order;
+	if (!cfg.size || cfg.size % block_bytes || cfg.size > (64UL << 20))
+		return -EINVAL;
+	obj->cfg = cfg;
+	obj->npages = cfg.size >> PAGE_SHIFT;
+	obj->nblocks = cfg.size / block_bytes;
+	obj->pages = kvcalloc(obj->npages, sizeof(struct page *), GFP_KERNEL);
+	if (!obj->pages)
+		return -ENOMEM;
+	obj->blocks = mmlab_alloc_blocks(obj, obj->pages);
+	if (!obj->blocks) {
+		kvfree(obj->pages);
+		obj->pages = NULL;
+		return -ENOMEM;
+	}
+	if (cfg.dax)
+		obj->inode->i_flags |= S_DAX;
+	obj->created = true;
+	return 0;
+}
+
+static void mmlab_unmap_all(struct mmlab_obj *obj)
+{
+	unmap_mapping_range(obj->inode->i_mapping, 0, obj->npages << PAGE_SHIFT, 1);
+}
+
+/* The driver moves the object: unmap, copy to new backing, free the old backing. */
+static long mmlab_evict(struct mmlab_obj *obj, unsigned long to)
+{
+	struct page **new_pages;
+	struct mmlab_block *new_blocks;
+	unsigned long i;
+
+	if (to != 0)
+		return -EOPNOTSUPP; /* to=vram: no device memory in this guest */
+	mutex_lock(&obj->lock);
+	if (!obj->created || obj->destroyed) {
+		mutex_unlock(&obj->lock);
+		return -EINVAL;
+	}
+	new_pages = kvcalloc(obj->npages, sizeof(struct page *), GFP_KERNEL);
+	new_blocks = new_pages ? mmlab_alloc_blocks(obj, new_pages) : NULL;
+	if (!new_blocks) {
+		kvfree(new_pages);
+		mutex_unlock(&obj->lock);
+		return -ENOMEM;
+	}
+	mmlab_unmap_all(obj);
+	for (i = 0; i < obj->npages; i++)
+		copy_highpage(new_pages[i], obj->pages[i]);
+	mmlab_free_blocks(obj->blocks, obj->nblocks);
+	kvfree(obj->pages);
+	obj->pages = new_pages;
+	obj->blocks = new_blocks;
+	mutex_unlock(&obj->lock);
+	return 0;
+}
+
+static long mmlab_destroy(struct mmlab_obj *obj)
+{
+	mutex_lock(&obj->lock);
+	if (!obj->created || obj->destroyed) {
+		mutex_unlock(&obj->lock);
+		return -EINVAL;
+	}
+	mmlab_unmap_all(obj);
+	mmlab_free_blocks(obj->blocks, obj->nblocks);
+	kvfree(obj->pages);
+	obj->blocks = NULL;
+	obj->pages = NULL;
+	obj->destroyed = true;
+	mutex_unlock(&obj->lock);
+	return 0;
+}
+
+/* ---- faults ---- */
+
+/* Refuses calls whose kernel BUG_ON preconditions are met: a BUG in a fault handler
+ * leaves mmap_lock held and wedges the guest. Logged for the guest runner to report. */
+static bool mmlab_would_bug(const char *what, bool cond)
+{
+	if (cond)
+		pr_warn("mmlab: unsupported: %s would BUG_ON\n", what);
+	return cond;
+}
+
+static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, struct page *page)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long pfn = page_to_pfn(page);
+	unsigned long f = vma->vm_flags;
+	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+	int err;
+
+	switch (obj->cfg.insert) {
+	case MMLAB_INSERT_PFN:
+	case MMLAB_INSERT_REMAP:
+	pfn_insert:
+		if (mmlab_would_bug("vmf_insert_pfn", !(f & (VM_PFNMAP | VM_MIXEDMAP)) ||
+				    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow) ||
+				    (f & VM_MIXEDMAP && pfn_valid(pfn))))
+			return VM_FAULT_SIGBUS;
+		return vmf_insert_pfn(vma, vmf->address, pfn);
+	case MMLAB_INSERT_PMD:
+		if (!(f & VM_MIXEDMAP))
+			goto pfn_insert;
+		fallthrough;
+	case MMLAB_INSERT_MIXED: {
+		pfn_t p = mmlab_pfn_t(obj, pfn);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+		if (mmlab_would_bug("vmf_insert_mixed",
+				    !(f & VM_MIXEDMAP) && !pfn_t_devmap(p) && !pfn_t_special(p)))
+			return VM_FAULT_SIGBUS;
+#endif
+		return vmf_insert_mixed(vma, vmf->address, p);
+	}
+	case MMLAB_INSERT_PAGE:
+		if (mmlab_would_bug("vm_insert_page", f & VM_PFNMAP))
+			return VM_FAULT_SIGBUS;
+		err = vm_insert_page(vma, vmf->address, page);
+		if (err == -ENOMEM)
+			return VM_FAULT_OOM;
+		if (err && err != -EBUSY)
+			return VM_FAULT_SIGBUS;
+		return VM_FAULT_NOPAGE;
+	case MMLAB_INSERT_FAULT_PAGE:
+		get_page(page);
+		vmf->page = page;
+		return 0;
+	}
+	return VM_FAULT_SIGBUS;
+}
+
+static vm_fault_t mmlab_fault(struct vm_fault *vmf)
+{
+	struct mmlab_obj *obj = vmf->vma->vm_private_data;
+	vm_fault_t ret;
+
+	mutex_lock(&obj->lock);
+	if (obj->destroyed || vmf->pgoff >= obj->npages)
+		ret = VM_FAULT_SIGBUS;
+	else
+		ret = mmlab_insert_pte(obj, vmf, obj->pages[vmf->pgoff]);
+	mutex_unlock(&obj->lock);
+	return ret;
+}
+
+static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmlab_obj *obj = vma->vm_private_data;
+	unsigned long addr = vmf->address & PMD_MASK;
+	unsigned long f = vma->vm_flags;
+	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long idx;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	pfn_t p;
+
+	if (obj->cfg.insert != MMLAB_INSERT_PMD)
+		return VM_FAULT_FALLBACK;
+	if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+	idx = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	mutex_lock(&obj->lock);
+	if (obj->destroyed || idx + HPAGE_PMD_NR > obj->npages || idx % HPAGE_PMD_NR)
+		goto out;
+	p = mmlab_pfn_t(obj, page_to_pfn(obj->pages[idx]));
+	if (mmlab_would_bug("vmf_insert_pfn_pmd",
+			    (!(f & (VM_PFNMAP | VM_MIXEDMAP)) && !pfn_t_devmap(p)) ||
+			    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow))) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	ret = vmf_insert_pfn_pmd(vmf, p, write);
+#else
+	ret = vmf_insert_pfn_pmd_prot(vmf, p, vma->vm_page_prot, write);
+#endif
+out:
+	mutex_unlock(&obj->lock);
+	return ret;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+static vm_fault_t mmlab_huge_fault(struct vm_fault *vmf, unsigned int order)
+{
+	if (order != PMD_ORDER)
+		return VM_FAULT_FALLBACK;
+	return mmlab_insert_pmd(vmf);
+}
+#else
+static vm_fault_t mmlab_huge_fault(struct vm_fault *vmf, enum page_entry_size pe_size)
+{
+	if (pe_size != PE_SIZE_PMD)
+		return VM_FAULT_FALLBACK;
+	return mmlab_insert_pmd(vmf);
+}
+#endif
+
+static const struct vm_operations_struct mmlab_vm_ops = {
+	.fault = mmlab_fault,
+	.huge_fault = mmlab_huge_fault,
+};
+
+static int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mmlab_obj *obj = file->private_data;
+	unsigned long flags = 0, i, n = vma_pages(vma);
+	u32 vf = obj->cfg.vm_flags;
+	int err = 0;
+
+	if (!obj->created || obj->destroyed)
+		return -EINVAL;
+	if (vma->vm_pgoff >= obj->npages || n > obj->npages - vma->vm_pgoff)
+		return -EINVAL;
+	if (vf & MMLAB_VM_PFNMAP)
+		flags |= VM_PFNMAP;
+	if (vf & MMLAB_VM_MIXEDMAP)
+		flags |= VM_MIXEDMAP;
+	if (vf & MMLAB_VM_IO)
+		flags |= VM_IO;
+	if (vf & MMLAB_VM_DONTEXPAND)
+		flags |= VM_DONTEXPAND;
+	if (vf & MMLAB_VM_DONTDUMP)
+		flags |= VM_DONTDUMP;
+	if (vf & MMLAB_VM_HUGEPAGE)
+		flags |= VM_HUGEPAGE;
+	mmlab_set_vm_flags(vma, flags);
+	vma->vm_ops = &mmlab_vm_ops;
+	vma->vm_private_data = obj;
+
+	mutex_lock(&obj->lock);
+	for (i = 0; i < n && !err; i++) {
+		unsigned long addr = vma->vm_start + (i << PAGE_SHIFT);
+		struct page *page = obj->pages[vma->vm_pgoff + i];
+
+		if (obj->cfg.insert == MMLAB_INSERT_REMAP)
+			err = remap_pfn_range(vma, addr, page_to_pfn(page), PAGE_SIZE,
+					      vma->vm_page_prot);
+		else if (obj->cfg.insert == MMLAB_INSERT_PAGE)
+			err = vm_insert_page(vma, addr, page);
+		else
+			break;
+	}
+	mutex_unlock(&obj->lock);
+	return err;
+}
+
+/* ---- held pages ---- */
+
+static void mmlab_release_slot(struct mmlab_slot *slot)
+{
+	long i;
+
+	for (i = 0; i < slot->nr; i++) {
+		struct page *page = slot->pages[i];
+
+		if (!page)
+			continue; /* counted by GUP but never stored (5.10 FOLL_PIN on special PTEs) */
+		if (slot->pinned)
+			unpin_user_page(page);
+		else
+			put_page(page);
+	}
+	kvfree(slot->pages);
+	slot->pages = NULL;
+	slot->nr = 0;
+}
+
+static long mmlab_gup(struct mmlab_obj *obj, struct mmlab_gup __user *uarg)
+{
+	struct mmlab_gup g;
+	struct mmlab_slot *slot;
+	struct page **pages;
+	unsigned int flags = 0;
+	long ret;
+
+	if (copy_from_user(&g, uarg, sizeof(g)))
+		return -EFAULT;
+	if (g.slot >= MMLAB_SLOTS || !g.nr_pages || g.nr_pages > MMLAB_MAX_GUP_PAGES)
+		return -EINVAL;
+	slot = &obj->slots[g.slot];
+	mmlab_release_slot(slot);
+	pages = kvcalloc(g.nr_pages, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	if (g.flags & MMLAB_GUP_WRITE)
+		flags |= FOLL_WRITE;
+	if (g.flags & MMLAB_GUP_LONGTERM)
+		flags |= FOLL_LONGTERM;
+	if (g.flags & MMLAB_GUP_FORCE)
+		flags |= FOLL_FORCE;
+
+	switch (g.call) {
+	case MMLAB_GET_USER_PAGES:
+	case MMLAB_PIN_USER_PAGES:
+		mmap_read_lock(current->mm);
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+		if (g.call == MMLAB_GET_USER_PAGES)
+			ret = get_user_pages(g.addr, g.nr_pages, flags, pages);
+		else
+			ret = pin_user_pages(g.addr, g.nr_pages, flags, pages);
+#else
+		if (g.call == MMLAB_GET_USER_PAGES)
+			ret = get_user_pages(g.addr, g.nr_pages, flags, pages, NULL);
+		else
+			ret = pin_user_pages(g.addr, g.nr_pages, flags, pages, NULL);
+#endif
+		mmap_read_unlock(current->mm);
+		break;
+	case MMLAB_GET_USER_PAGES_FAST:
+		ret = get_user_pages_fast(g.addr, g.nr_pages, flags, pages);
+		break;
+	case MMLAB_GET_USER_PAGES_FAST_ONLY:
+		ret = get_user_pages_fast_only(g.addr, g.nr_pages, flags, pages);
+		break;
+	case MMLAB_PIN_USER_PAGES_FAST:
+		ret = pin_user_pages_fast(g.addr, g.nr_pages, flags, pages);
+		break;
+	case MMLAB_PIN_USER_PAGES_FAST_ONLY:
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+		ret = -ENOSYS; /* no longer exported */
+#else
+		ret = pin_user_pages_fast_only(g.addr, g.nr_pages, flags, pages);
+#endif
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	slot->pages = pages;
+	slot->nr = ret > 0 ? ret : 0;
+	slot->pinned = g.call >= MMLAB_PIN_USER_PAGES;
+	g.result = ret;
+	if (copy_to_user(uarg, &g, sizeof(g)))
+		return -EFAULT;
+	return 0;
+}
+
+static long mmlab_dma(struct mmlab_obj *obj, struct mmlab_dma __user *uarg)
+{
+	struct mmlab_dma d;
+	struct mmlab_slot *slot;
+	long i;
+	bool first = true;
+
+	if (copy_from_user(&d, uarg, sizeof(d)))
+		return -EFAULT;
+	if (d.slot >= MMLAB_SLOTS)
+		return -EINVAL;
+	slot = &obj->slots[d.slot];
+	d.pages = 0;
+	d.missing = 0;
+	for (i = 0; i < slot->nr; i++) {
+		struct page *page = slot->pages[i];
+
+		if (!page) {
+			d.missing++;
+			continue;
+		}
+		if (d.write) {
+			mmlab_set_page_value(page, d.value);
+		} else {
+			u64 v = mmlab_page_value(page);
+
+			if (first)
+				d.value = v;
+		}
+		first = false;
+		d.pages++;
+	}
+	if (copy_to_user(uarg, &d, sizeof(d)))
+		return -EFAULT;
+	return 0;
+}
+
+static bool mmlab_maybe_pinned(struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return folio_maybe_dma_pinned(page_folio(page));
+#else
+	return page_maybe_dma_pinned(page);
+#endif
+}
+
+static long mmlab_page_state(struct mmlab_obj *obj, struct mmlab_page_state __user *uarg)
+{
+	struct mmlab_page_state s;
+	struct page *page = NULL;
+
+	if (copy_from_user(&s, uarg, sizeof(s)))
+		return -EFAULT;
+	mutex_lock(&obj->lock);
+	if (s.slot == MMLAB_SLOT_OBJECT) {
+		if (obj->created && !obj->destroyed && s.index < obj->npages)
+			page = obj->pages[s.index];
+	} else if (s.slot < MMLAB_SLOTS) {
+		if (s.index < obj->slots[s.slot].nr)
+			page = obj->slots[s.slot].pages[s.index];
+	}
+	s.present = page != NULL;
+	s.pfn = page ? page_to_pfn(page) : 0;
+	s.refcount = page ? page_count(page) : 0;
+	s.mapcount = page ? atomic_read(&page->_mapcount) + 1 : 0;
+	s.pinned = page ? mmlab_maybe_pinned(page) : 0;
+	s.value = page ? mmlab_page_value(page) : 0;
+	mutex_unlock(&obj->lock);
+	if (copy_to_user(uarg, &s, sizeof(s)))
+		return -EFAULT;
+	return 0;
+}
+
+static long mmlab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct mmlab_obj *obj = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	u32 slot;
+
+	switch (cmd) {
+	case MMLAB_IOC_CREATE:
+		return mmlab_create(obj, uarg);
+	case MMLAB_IOC_GUP:
+		return mmlab_gup(obj, uarg);
+	case MMLAB_IOC_DMA:
+		return mmlab_dma(obj, uarg);
+	case MMLAB_IOC_RELEASE:
+		if (get_user(slot, (u32 __user *)uarg))
+			return -EFAULT;
+		if (slot >= MMLAB_SLOTS)
+			return -EINVAL;
+		mmlab_release_slot(&obj->slots[slot]);
+		return 0;
+	case MMLAB_IOC_EVICT:
+		return mmlab_evict(obj, arg);
+	case MMLAB_IOC_DESTROY:
+		return mmlab_destroy(obj);
+	case MMLAB_IOC_PAGE_STATE:
+		return mmlab_page_state(obj, uarg);
+	}
+	return -ENOTTY;
+}
+
+static int mmlab_open(struct inode *inode, struct file *file)
+{
+	struct mmlab_obj *obj;
+	int err;
+
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL);
+	if (!obj)
+		return -ENOMEM;
+	mutex_init(&obj->lock);
+	err = simple_pin_fs(&mmlab_fs_type, &mmlab_mnt, &mmlab_mnt_count);
+	if (err) {
+		kfree(obj);
+		return err;
+	}
+	obj->inode = alloc_anon_inode(mmlab_mnt->mnt_sb);
+	if (IS_ERR(obj->inode)) {
+		err = PTR_ERR(obj->inode);
+		simple_release_fs(&mmlab_mnt, &mmlab_mnt_count);
+		kfree(obj);
+		return err;
+	}
+	file->f_mapping = obj->inode->i_mapping;
+	file->private_data = obj;
+	return 0;
+}
+
+static int mmlab_release(struct inode *inode, struct file *file)
+{
+	struct mmlab_obj *obj = file->private_data;
+	int i;
+
+	for (i = 0; i < MMLAB_SLOTS; i++)
+		mmlab_release_slot(&obj->slots[i]);
+	if (obj->created && !obj->destroyed) {
+		mmlab_free_blocks(obj->blocks, obj->nblocks);
+		kvfree(obj->pages);
+	}
+	obj->inode->i_flags &= ~S_DAX;
+	iput(obj->inode);
+	simple_release_fs(&mmlab_mnt, &mmlab_mnt_count);
+	kfree(obj);
+	return 0;
+}
+
+static const struct file_operations mmlab_fops = {
+	.owner = THIS_MODULE,
+	.open = mmlab_open,
+	.release = mmlab_release,
+	.mmap = mmlab_mmap,
+	.unlocked_ioctl = mmlab_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice mmlab_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "mmlab",
+	.fops = &mmlab_fops,
+	.mode = 0666,
+};
+
+module_misc_device(mmlab_misc);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("mmlab oracle test driver: driver mappings of device memory and GUP");
