@@ -177,16 +177,16 @@ impl<'t> Checker<'t> {
                 .filter(|(_, d)| matches!(d.what, Declared::Mapping) == (want == Want::Mapping))
                 .map(|(n, _)| *n)
                 .collect();
-            let what = if want == Want::Mapping {
-                "mapping"
+            let (what, article_what) = if want == Want::Mapping {
+                ("mapping", "a mapping")
             } else {
-                "object"
+                ("object", "an object")
             };
             let mut candidates_sorted = candidates.clone();
             candidates_sorted.sort_unstable();
             self.errors.push(
                 Diagnostic::error(name.span, format!("unknown {what} `{}`", name.node))
-                    .with_expected(expected_names(what, &candidates_sorted))
+                    .with_expected(expected_names(article_what, &candidates_sorted))
                     .with_suggestion(did_you_mean(&name.node, candidates_sorted.iter().copied())),
             );
             return None;
@@ -205,7 +205,12 @@ impl<'t> Checker<'t> {
             (Declared::Mapping, Want::Mapping) => None,
             (Declared::Mapping, _) => Some((
                 format!("`{}` is a mapping, not an object", name.node),
-                "an object (`ttm`, `dmabuf`, `driver`, `anon`, `memfd`)".to_string(),
+                match want {
+                    Want::EvictableObject => "a `ttm`, `driver` or `dmabuf` object",
+                    Want::ExportableObject => "a `ttm` or `driver` object",
+                    _ => "an object (`ttm`, `dmabuf`, `driver`, `anon`, `memfd`)",
+                }
+                .to_string(),
             )),
             (Declared::Object(kind), Want::Mapping) => Some((
                 format!(
@@ -359,8 +364,8 @@ fn article(word: &str) -> String {
 
 fn expected_names(what: &str, names: &[&str]) -> String {
     if names.is_empty() {
-        return format!("a {what} declared in setup (there are none)");
+        return format!("{what} declared in setup (there are none)");
     }
     let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    format!("a {what} declared in setup: {}", list.join(", "))
+    format!("{what} declared in setup: {}", list.join(", "))
 }

@@ -41,6 +41,7 @@ pub(crate) fn parse_tokens(source: &str, tokens: Vec<Token>) -> (Test, Vec<Diagn
         tokens,
         pos: 0,
         errors: Vec::new(),
+        block_cut_short: false,
     };
     let test = parser.test();
     (test, parser.errors)
@@ -73,6 +74,9 @@ pub(crate) struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     errors: Vec<Diagnostic>,
+    /// Set when a block stopped at the next top-level statement because its `}` is missing:
+    /// that statement is then still to be read, not junk after the block.
+    block_cut_short: bool,
 }
 
 /// If `text` is a thread name `Pn`, its n.
@@ -147,6 +151,26 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Skips a bad top-level statement, and the block it opens if its line ends in `{`
+    /// (so a misspelt `setpu {` does not also report its `}` as unmatched).
+    fn recover_top_level(&mut self) {
+        let mut opens_block = false;
+        while !matches!(self.peek_kind(), TokenKind::Newline | TokenKind::Eof) {
+            opens_block = self.advance().kind == TokenKind::LBrace;
+        }
+        if !opens_block {
+            return;
+        }
+        let mut depth = 1usize;
+        while depth > 0 && !self.at(TokenKind::Eof) {
+            match self.advance().kind {
+                TokenKind::LBrace => depth += 1,
+                TokenKind::RBrace => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+
     /// A description of the next token for "found ..." messages.
     fn found(&self) -> String {
         let token = self.peek();
@@ -196,12 +220,17 @@ impl<'a> Parser<'a> {
         Some(Spanned::new(span.text(self.source), span))
     }
 
-    /// The glued word at the next token, without consuming it.
-    fn peek_word(&mut self) -> &'a str {
+    /// The glued word at the next token (or "" and the token's span), without consuming it.
+    fn peek_word_spanned(&mut self) -> Spanned<&'a str> {
         let save = self.pos;
-        let word = self.glued_word().map_or("", |w| w.node);
+        let span = self.peek().span;
+        let word = self.glued_word().unwrap_or(Spanned::new("", span));
         self.pos = save;
         word
+    }
+
+    fn peek_word(&mut self) -> &'a str {
+        self.peek_word_spanned().node
     }
 
     /// A plain name (object, mapping).
@@ -240,8 +269,10 @@ impl<'a> Parser<'a> {
             if self.at(TokenKind::Eof) {
                 break;
             }
-            let start = self.peek().span;
-            let word = self.peek_word();
+            let Spanned {
+                node: word,
+                span: start,
+            } = self.peek_word_spanned();
             let statement_phase = match word {
                 "mm-litmus" => Phase::Start,
                 "kernel" | "doc" => Phase::Preamble,
@@ -263,7 +294,7 @@ impl<'a> Parser<'a> {
                     format!(
                         "`{word}` must come before {}",
                         if statement_phase == Phase::Start {
-                            "everything else (it is the first statement)".to_string()
+                            "everything else".to_string()
                         } else {
                             phase.describe().to_string()
                         }
@@ -276,12 +307,23 @@ impl<'a> Parser<'a> {
                 phase = phase.max(statement_phase).max(Phase::Preamble);
                 self.top_level_statement(&mut test, &mut setup_span)
             };
-            if let Err(diag) = result.and_then(|()| self.expect_statement_end()) {
+            let result = result.and_then(|()| {
+                if std::mem::take(&mut self.block_cut_short) {
+                    Ok(())
+                } else {
+                    self.expect_statement_end()
+                }
+            });
+            if let Err(diag) = result {
                 self.errors.push(diag);
-                self.recover();
-                // A stray `}` would otherwise stop `recover` forever.
-                self.eat(TokenKind::RBrace);
+                self.recover_top_level();
             }
+        }
+        if phase == Phase::Start {
+            self.errors.push(
+                Diagnostic::error(Span::new(0, 0), "missing `mm-litmus` header")
+                    .with_expected("`mm-litmus NAME` as the first statement (the file has none)"),
+            );
         }
         test
     }
@@ -443,12 +485,13 @@ impl<'a> Parser<'a> {
                 _ => {}
             }
             if self.starts_top_level_statement() {
-                let word = self.peek_word();
+                let word = self.peek_word_spanned();
                 self.errors.push(
-                    Diagnostic::error(self.peek().span, format!("missing `}}` before `{word}`"))
+                    Diagnostic::error(word.span, format!("missing `}}` before `{}`", word.node))
                         .with_expected(format!("`}}` to close the block of `{header_text}`"))
                         .with_note(open, "the block opens here"),
                 );
+                self.block_cut_short = true;
                 return items;
             }
             match statement(self).and_then(|item| {

@@ -26,7 +26,7 @@ impl Parser<'_> {
             }
             "mmap" => {
                 self.advance();
-                SetupKind::Mmap(self.mmap(start)?)
+                SetupKind::Mmap(self.mmap()?)
             }
             "thp" => {
                 self.advance();
@@ -200,7 +200,7 @@ impl Parser<'_> {
         })
     }
 
-    fn mmap(&mut self, start: Span) -> PResult<Mmap> {
+    fn mmap(&mut self) -> PResult<Mmap> {
         let name = self.name("the mapping's name")?;
         let object = self.name("the object to map")?;
         let options = self.options(&OptionSpec {
@@ -208,7 +208,6 @@ impl Parser<'_> {
             keys: &["size", "offset", "at"],
             flags: &["shared", "private", "r", "rw", "none"],
         })?;
-        let _ = start;
         let size = match options.value("size") {
             Some(v) => Some(page_size_option("size", &v, false)?),
             None => None,
