@@ -1,0 +1,154 @@
+//! Runs one test in a forked child with a watchdog, and prints its result block.
+
+use std::time::{Duration, Instant};
+
+use crate::exec;
+use crate::kmsg::Kmsg;
+use crate::out;
+use crate::script::Test;
+
+const THP: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
+/// How long a killed child gets to exit before it is declared wedged.
+const REAP_GRACE: Duration = Duration::from_secs(3);
+
+/// Runs `test` and prints `begin`, the child's lines, kernel-log events and `end`.
+pub fn run_test(test: &Test, kmsg: &mut Kmsg) {
+    out::line(&format!("begin {} {}", test.index, test.name));
+    let started = Instant::now();
+    if let Some(e) = &test.error {
+        out::line(&format!("error {e}"));
+        out::line(&format!("end {} error 0 step=-", test.index));
+        return;
+    }
+    if let Some(mode) = &test.thp {
+        let _ = std::fs::write(THP, mode);
+    }
+    kmsg.drain(|_| {});
+    let (status, last_step) = fork_and_watch(test);
+    kmsg.drain(report_kernel_line);
+    if test.thp.is_some() {
+        let _ = std::fs::write(THP, "always");
+    }
+    out::line(&format!(
+        "end {} {status} {} step={last_step}",
+        test.index,
+        started.elapsed().as_micros()
+    ));
+}
+
+fn report_kernel_line(msg: &str) {
+    let short: String = msg.chars().take(200).collect();
+    if msg.contains("mmlab: unsupported:") {
+        out::line(&format!("unsupported kernel: {short}"));
+    } else if msg.contains("WARNING:") {
+        out::line(&format!("event warn {short}"));
+    } else if ["BUG:", "kernel BUG", "Oops", "Bad page", "bad pte", "Bad rss"]
+        .iter()
+        .any(|m| msg.contains(m))
+    {
+        out::line(&format!("event bug {short}"));
+    }
+}
+
+fn fork_and_watch(test: &Test) -> (String, String) {
+    let mut fds = [0i32; 2];
+    // SAFETY: creating a pipe and forking; the child only runs the executor and _exits.
+    let pid = unsafe {
+        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
+            return (format!("error pipe {}", out::neg_errno()), "-".into());
+        }
+        libc::fork()
+    };
+    if pid < 0 {
+        return (format!("error fork {}", out::neg_errno()), "-".into());
+    }
+    if pid == 0 {
+        // SAFETY: in the child: route stdout to the pipe, run, exit without unwinding.
+        unsafe {
+            libc::close(fds[0]);
+            libc::dup2(fds[1], 1);
+            libc::close(fds[1]);
+            let code = exec::run(test);
+            libc::_exit(code);
+        }
+    }
+    // SAFETY: parent closes its copy of the write end.
+    unsafe { libc::close(fds[1]) };
+    let deadline = Instant::now() + Duration::from_millis(test.timeout_ms);
+    let mut buf = Vec::new();
+    let mut hang = false;
+    let mut killed_at: Option<Instant> = None;
+    loop {
+        let now = Instant::now();
+        if !hang && now >= deadline {
+            hang = true;
+            // SAFETY: killing our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed_at = Some(now);
+        }
+        let limit = match killed_at {
+            Some(t) => t + REAP_GRACE,
+            None => deadline,
+        };
+        if killed_at.is_some() && now >= limit {
+            break;
+        }
+        let wait_ms = limit.saturating_duration_since(now).as_millis().max(1) as i32;
+        let mut pfd = libc::pollfd { fd: fds[0], events: libc::POLLIN, revents: 0 };
+        // SAFETY: polling and reading our pipe.
+        let n = unsafe { libc::poll(&mut pfd, 1, wait_ms) };
+        if n <= 0 {
+            continue;
+        }
+        let mut chunk = [0u8; 4096];
+        // SAFETY: reading into a local buffer.
+        let r = unsafe { libc::read(fds[0], chunk.as_mut_ptr().cast(), chunk.len()) };
+        if r <= 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..r as usize]);
+    }
+    // SAFETY: closing our read end.
+    unsafe { libc::close(fds[0]) };
+    let status = reap(pid, hang);
+    let text = String::from_utf8_lossy(&buf);
+    let mut last_step = String::from("-");
+    for line in text.lines() {
+        if let Some(step) = line.strip_prefix("@mmlab step ") {
+            last_step = step.to_string();
+        } else if line.starts_with("@mmlab ") {
+            out::raw(line.as_bytes());
+            out::raw(b"\n");
+        }
+    }
+    if hang {
+        out::line(&format!("event hang step={last_step}"));
+    }
+    (status, last_step)
+}
+
+fn reap(pid: i32, hang: bool) -> String {
+    let until = Instant::now() + REAP_GRACE;
+    loop {
+        let mut st = 0;
+        // SAFETY: waiting for our own child.
+        let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
+        if r == pid {
+            if hang {
+                return "hang".into();
+            }
+            if libc::WIFSIGNALED(st) {
+                return format!("crash:{}", crate::access::signal_name(libc::WTERMSIG(st)));
+            }
+            return match libc::WEXITSTATUS(st) {
+                exec::EXIT_OK => "ok".into(),
+                exec::EXIT_UNSUPPORTED => "unsupported".into(),
+                _ => "error".into(),
+            };
+        }
+        if r < 0 || Instant::now() >= until {
+            return "wedged".into();
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
