@@ -1,0 +1,2 @@
+//! include/linux.
+pub mod mm_types;

@@ -1,0 +1,2 @@
+//! io_uring/: buffer registration.
+pub mod rsrc;

@@ -1,0 +1,169 @@
+//! The whole modelled system as one value: physical memory, one mm (vmas and page tables),
+//! the memory objects, GUP references held by callers, device state, and the events seen.
+
+use crate::arch::x86::pgtable::Level;
+use crate::events::{Event, EventRecord, EventSet};
+use crate::include::linux::mm_types::{FaultInfo, ObjId, Pfn, VmFault, Vma};
+use crate::mm::gup::Hold;
+use crate::mm::memremap::PgMap;
+use crate::mm::object::Backing;
+use crate::mm::page_alloc::PhysMem;
+use crate::mm::pgtable::PageTables;
+use crate::trace::Tracer;
+use crate::version::{ChangePoint, KernelConfig};
+use serde::Serialize;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// The transparent hugepage setting (/sys/kernel/mm/transparent_hugepage/enabled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub enum ThpMode {
+    Always,
+    Madvise,
+    Never,
+}
+
+/// The device side of the model: driver state and the vm_operations callbacks the core mm
+/// calls. Implemented by the drivers crate; the mm code never looks inside.
+pub trait Devices: Clone + Debug + Hash + Eq + Default + Send + Sync + 'static {
+    /// vm_ops->fault for the vma at `vmf.vma`: the result, and the referenced page when the
+    /// handler returns one for the core to map (vmf->page).
+    fn fault(k: &mut Kernel<Self>, vmf: &FaultInfo) -> (VmFault, Option<Pfn>);
+
+    /// vm_ops->huge_fault at `level` (PMD or PUD).
+    fn huge_fault(k: &mut Kernel<Self>, vmf: &FaultInfo, level: Level) -> VmFault;
+
+    /// vm_ops->pfn_mkwrite; only called when the vma's ops declare it.
+    fn pfn_mkwrite(_k: &mut Kernel<Self>, _vmf: &FaultInfo) -> VmFault {
+        VmFault::empty()
+    }
+
+    /// vm_ops->page_mkwrite; only called when the vma's ops declare it.
+    fn page_mkwrite(_k: &mut Kernel<Self>, _vmf: &FaultInfo) -> VmFault {
+        VmFault::empty()
+    }
+}
+
+/// A device model with no devices (for tests of the core mm alone).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, Default)]
+pub struct NoDevices;
+
+impl Devices for NoDevices {
+    fn fault(_: &mut Kernel<Self>, _: &FaultInfo) -> (VmFault, Option<Pfn>) {
+        (VmFault::SIGBUS, None)
+    }
+    fn huge_fault(_: &mut Kernel<Self>, _: &FaultInfo, _: Level) -> VmFault {
+        VmFault::FALLBACK
+    }
+}
+
+/// The modelled kernel.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct Kernel<D> {
+    pub cfg: KernelConfig,
+    pub thp: ThpMode,
+    pub mem: PhysMem,
+    /// The one mm's vmas, sorted by address.
+    pub vmas: Vec<Vma>,
+    pub pt: PageTables,
+    /// Memory objects, indexed by ObjId.
+    pub objects: Vec<Backing>,
+    /// GUP references held by callers (registers, pipes, io_uring buffers).
+    pub holds: Vec<Hold>,
+    /// Registered dev_pagemaps.
+    pub pgmaps: Vec<PgMap>,
+    /// MMF_HAS_PINNED.
+    pub has_pinned: bool,
+    pub events: EventSet,
+    pub devices: D,
+    pub trace: Tracer,
+}
+
+impl<D: Devices> Kernel<D> {
+    pub fn new(cfg: KernelConfig) -> Self {
+        Kernel {
+            cfg,
+            thp: ThpMode::Always,
+            mem: PhysMem::boot(),
+            vmas: Vec::new(),
+            pt: PageTables::default(),
+            objects: Vec::new(),
+            holds: Vec::new(),
+            pgmaps: Vec::new(),
+            has_pinned: false,
+            events: EventSet::empty(),
+            devices: D::default(),
+            trace: Tracer::default(),
+        }
+    }
+
+    /// Whether the selected kernel has the change.
+    pub fn has(&self, change: ChangePoint) -> bool {
+        self.cfg.has(change)
+    }
+
+    /// Records that `event` happened in the current function.
+    pub fn raise(&mut self, event: Event, detail: impl FnOnce() -> String) {
+        self.events |= event.bit();
+        let function = self.trace.current();
+        self.trace.event(|| EventRecord {
+            event,
+            function,
+            detail: detail(),
+        });
+    }
+
+    /// A WARN_ON that fired.
+    pub fn warn(&mut self, what: &str) {
+        let what = what.to_string();
+        self.raise(Event::Warn, || what);
+    }
+
+    /// A BUG_ON that fired. The kernel would oops; the model reports it and the caller
+    /// returns an error instead of continuing.
+    pub fn bug(&mut self, what: &str) {
+        let what = what.to_string();
+        self.raise(Event::Bug, || what);
+    }
+
+    /// Runs `body` as the kernel function `name` (for the trace).
+    pub fn call<R>(&mut self, name: &'static str, body: impl FnOnce(&mut Self) -> R) -> R {
+        self.trace.enter(name);
+        let result = body(self);
+        self.trace.exit();
+        result
+    }
+
+    pub fn note(&mut self, text: impl FnOnce() -> String) {
+        self.trace.note(text);
+    }
+
+    /// The index of the vma containing `addr` (vma_lookup).
+    pub fn vma_lookup(&self, addr: u64) -> Option<usize> {
+        self.vmas.iter().position(|v| v.contains(addr))
+    }
+
+    /// Registers a new memory object and returns its id.
+    pub fn new_object(&mut self, backing: Backing) -> ObjId {
+        self.objects.push(backing);
+        ObjId((self.objects.len() - 1) as u16)
+    }
+
+    pub fn object(&self, id: ObjId) -> Option<&Backing> {
+        self.objects.get(id.0 as usize)
+    }
+
+    pub fn object_mut(&mut self, id: ObjId) -> Option<&mut Backing> {
+        self.objects.get_mut(id.0 as usize)
+    }
+
+    /// The frame that currently backs page `index` of an object.
+    pub fn object_pfn(&self, id: ObjId, index: u64) -> Option<Pfn> {
+        self.object(id)?.pfn_of(index)
+    }
+
+    /// The value held in page `index` of an object (what a CPU read of it returns).
+    pub fn object_content(&self, id: ObjId, index: u64) -> Option<u8> {
+        self.object_pfn(id, index).map(|pfn| self.mem.content(pfn))
+    }
+}

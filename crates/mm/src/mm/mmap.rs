@@ -1,0 +1,140 @@
+//! mm/mmap.c, mm/mprotect.c, mm/madvise.c: creating and removing vmas, changing their
+//! protection, and MADV_DONTNEED.
+
+use crate::arch::x86::pgtable::{Level, PageTableFlags as F, PAGE_SIZE, PUD_SIZE};
+use crate::include::errno::Errno;
+use crate::include::linux::mm_types::{MappingId, ObjId, VmFlags, VmOps, Vma, VmaBacking};
+use crate::kernel::{Devices, Kernel};
+use crate::mm::memory::vm_page_prot;
+
+/// The protection asked of mmap or mprotect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Prot {
+    None,
+    Read,
+    ReadWrite,
+}
+
+impl Prot {
+    fn flags(self) -> VmFlags {
+        match self {
+            Prot::None => VmFlags::empty(),
+            Prot::Read => VmFlags::READ,
+            Prot::ReadWrite => VmFlags::READ | VmFlags::WRITE,
+        }
+    }
+}
+
+/// What mmap(2) is asked to map.
+#[derive(Clone, Copy, Debug)]
+pub struct MmapRequest {
+    pub addr: u64,
+    pub pages: u64,
+    pub pgoff: u64,
+    pub shared: bool,
+    pub prot: Prot,
+    pub backing: VmaBacking,
+    pub mapping: Option<MappingId>,
+    pub object: ObjId,
+    pub ops: VmOps,
+}
+
+impl<D: Devices> Kernel<D> {
+    /// A free, `align`-aligned address range of `pages` pages (get_unmapped_area with the
+    /// THP alignment drivers ask for).
+    pub fn get_unmapped_area(&self, pages: u64, align: u64) -> u64 {
+        let align = align.max(PAGE_SIZE);
+        let mut addr = 0x7f00_0000_0000u64.div_ceil(PUD_SIZE) * PUD_SIZE;
+        loop {
+            let end = addr + pages * PAGE_SIZE;
+            match self.vmas.iter().find(|v| v.start < end && addr < v.end) {
+                Some(v) => addr = v.end.div_ceil(align) * align,
+                None => return addr,
+            }
+        }
+    }
+
+    /// do_mmap / mmap_region: creates the vma; the caller (file ->mmap) adjusts it after.
+    /// Returns the new vma's index.
+    pub fn mmap_region(&mut self, req: MmapRequest) -> Result<usize, Errno> {
+        self.call("mmap_region", |k| {
+            let end = req.addr + req.pages * PAGE_SIZE;
+            if k.vmas.iter().any(|v| v.start < end && req.addr < v.end) {
+                return Err(Errno::EINVAL);
+            }
+            let mut flags =
+                req.prot.flags() | VmFlags::MAYREAD | VmFlags::MAYWRITE | VmFlags::MAYEXEC;
+            if req.shared {
+                flags |= VmFlags::SHARED | VmFlags::MAYSHARE;
+            }
+            let vma = Vma {
+                start: req.addr,
+                end,
+                flags,
+                pgoff: req.pgoff,
+                backing: req.backing,
+                mapping: req.mapping,
+                ops: req.ops,
+                object: req.object,
+                dax: false,
+            };
+            let at = k.vmas.partition_point(|v| v.start < req.addr);
+            k.vmas.insert(at, vma);
+            k.note(|| format!("vma {:#x}..{end:#x} {flags:?}", req.addr));
+            Ok(at)
+        })
+    }
+
+    /// munmap of the whole vma `vi`.
+    pub fn munmap(&mut self, vi: usize) {
+        self.call("do_munmap", |k| {
+            let vma = k.vmas[vi].clone();
+            k.unmap_page_range(vi, vma.start, vma.end);
+            k.vmas.remove(vi);
+            k.pt.free_tables(vma.start, vma.end);
+        })
+    }
+
+    /// mprotect over the whole vma `vi`: new vm_flags, then change_protection rewrites the
+    /// write bit of every present entry.
+    pub fn mprotect(&mut self, vi: usize, prot: Prot) -> Result<(), Errno> {
+        self.call("mprotect_fixup", |k| {
+            let vma = k.vmas[vi].clone();
+            let wanted = prot.flags();
+            if wanted.contains(VmFlags::WRITE) && !vma.flags.contains(VmFlags::MAYWRITE) {
+                return Err(Errno::EACCES);
+            }
+            let flags = (vma.flags - (VmFlags::READ | VmFlags::WRITE)) | wanted;
+            k.vmas[vi].flags = flags;
+            let vma = k.vmas[vi].clone();
+            let writable = vm_page_prot(&vma).contains(F::RW);
+            for level in [Level::Pud, Level::Pmd, Level::Pte] {
+                for (addr, entry) in k.pt.leaves(level, vma.start, vma.end) {
+                    let mut entry = if writable {
+                        entry
+                    } else {
+                        entry.without(F::RW)
+                    };
+                    if prot == Prot::None {
+                        entry = entry.without(F::USER);
+                    }
+                    k.pt.set(level, addr, entry);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// madvise(MADV_DONTNEED) over the whole vma `vi`.
+    pub fn madvise_dontneed(&mut self, vi: usize) -> Result<(), Errno> {
+        self.call("madvise_dontneed_free", |k| {
+            let vma = k.vmas[vi].clone();
+            if vma.flags.contains(VmFlags::PFNMAP) {
+                k.note(|| "VM_PFNMAP vma: -EINVAL".into());
+                return Err(Errno::EINVAL);
+            }
+            k.unmap_page_range(vi, vma.start, vma.end);
+            Ok(())
+        })
+    }
+}

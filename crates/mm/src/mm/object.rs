@@ -1,0 +1,94 @@
+//! Memory objects: what owns which frames (a TTM buffer object's pages or VRAM range, an
+//! anonymous region, a shmem file). Not a kernel structure as such; it stands for the
+//! driver's or file's own bookkeeping (ttm_tt::pages, bo->resource, the page cache) so the
+//! model can tell whether a frame still belongs to the object a GUP caller took it from.
+
+use crate::include::linux::mm_types::Pfn;
+use serde::Serialize;
+
+/// A run of consecutive object pages backed by consecutive frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Extent {
+    pub index: u64,
+    pub pfn: Pfn,
+    pub count: u64,
+}
+
+/// Which frames back an object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct Backing {
+    pub pages: u64,
+    pub extents: Vec<Extent>,
+    pub destroyed: bool,
+    /// A shmem (memfd) file: its pages are page cache with a mapping.
+    pub shmem: bool,
+}
+
+impl Backing {
+    pub fn new(pages: u64) -> Self {
+        Backing {
+            pages,
+            extents: Vec::new(),
+            destroyed: false,
+            shmem: false,
+        }
+    }
+
+    /// The frame backing page `index`, if any.
+    pub fn pfn_of(&self, index: u64) -> Option<Pfn> {
+        self.extents
+            .iter()
+            .find(|e| e.index <= index && index < e.index + e.count)
+            .map(|e| e.pfn.offset(index - e.index))
+    }
+
+    /// The object page a frame backs, if it backs one.
+    pub fn index_of(&self, pfn: Pfn) -> Option<u64> {
+        self.extents
+            .iter()
+            .find(|e| e.pfn <= pfn && pfn.0 < e.pfn.0 + e.count)
+            .map(|e| e.index + (pfn.0 - e.pfn.0))
+    }
+
+    /// Records that `count` pages from `index` are backed from `pfn` on, merging with a
+    /// neighbouring extent when both are contiguous.
+    pub fn add(&mut self, index: u64, pfn: Pfn, count: u64) {
+        if let Some(last) = self.extents.last_mut() {
+            if last.index + last.count == index && last.pfn.0 + last.count == pfn.0 {
+                last.count += count;
+                return;
+            }
+        }
+        self.extents.push(Extent { index, pfn, count });
+        self.extents.sort_by_key(|e| e.index);
+    }
+
+    /// Forgets the frame of page `index` (an anonymous page was zapped).
+    pub fn remove(&mut self, index: u64) {
+        let mut kept = Vec::new();
+        for e in self.extents.drain(..) {
+            if e.index <= index && index < e.index + e.count {
+                let before = index - e.index;
+                if before > 0 {
+                    kept.push(Extent { count: before, ..e });
+                }
+                let after = e.count - before - 1;
+                if after > 0 {
+                    kept.push(Extent {
+                        index: index + 1,
+                        pfn: e.pfn.offset(before + 1),
+                        count: after,
+                    });
+                }
+            } else {
+                kept.push(e);
+            }
+        }
+        self.extents = kept;
+    }
+
+    /// Forgets every frame (the object moved or was destroyed).
+    pub fn clear(&mut self) -> Vec<Extent> {
+        std::mem::take(&mut self.extents)
+    }
+}

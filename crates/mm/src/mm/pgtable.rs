@@ -1,0 +1,155 @@
+//! The mm's page tables: PUD, PMD and PTE levels (PGD/P4D are always present here). Table
+//! allocation (pmd_alloc / pte_alloc) and entry access, as mm/pgtable-generic.c and the
+//! pXd_offset helpers provide.
+
+use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags, PMD_SIZE, PUD_SIZE};
+use crate::include::linux::mm_types::Pfn;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Page tables keyed by the index of each entry in the address space at its level.
+/// A PUD or PMD "table" entry is present without PSE.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
+pub struct PageTables {
+    pud: BTreeMap<u64, Entry>,
+    pmd: BTreeMap<u64, Entry>,
+    pte: BTreeMap<u64, Entry>,
+}
+
+fn table_entry() -> Entry {
+    Entry::new(
+        Pfn(0),
+        PageTableFlags::PRESENT | PageTableFlags::RW | PageTableFlags::USER,
+    )
+}
+
+impl PageTables {
+    fn map(&self, level: Level) -> &BTreeMap<u64, Entry> {
+        match level {
+            Level::Pud => &self.pud,
+            Level::Pmd => &self.pmd,
+            Level::Pte => &self.pte,
+        }
+    }
+
+    fn map_mut(&mut self, level: Level) -> &mut BTreeMap<u64, Entry> {
+        match level {
+            Level::Pud => &mut self.pud,
+            Level::Pmd => &mut self.pmd,
+            Level::Pte => &mut self.pte,
+        }
+    }
+
+    fn key(level: Level, addr: u64) -> u64 {
+        addr / level.size()
+    }
+
+    /// The entry at `level` for `addr`, as a walker reads it (none if the upper level has no
+    /// table there).
+    pub fn get(&self, level: Level, addr: u64) -> Entry {
+        match level {
+            Level::Pud => {}
+            Level::Pmd => {
+                let pud = self.get(Level::Pud, addr);
+                if pud.is_none() || pud.leaf() {
+                    return Entry::NONE;
+                }
+            }
+            Level::Pte => {
+                let pmd = self.get(Level::Pmd, addr);
+                if pmd.is_none() || pmd.leaf() {
+                    return Entry::NONE;
+                }
+            }
+        }
+        self.map(level)
+            .get(&PageTables::key(level, addr))
+            .copied()
+            .unwrap_or(Entry::NONE)
+    }
+
+    /// Sets the entry at `level` (set_pte_at / set_pmd_at / set_pud_at). The caller has made
+    /// sure the upper tables exist.
+    pub fn set(&mut self, level: Level, addr: u64, entry: Entry) {
+        let key = PageTables::key(level, addr);
+        if entry.is_none() {
+            self.map_mut(level).remove(&key);
+        } else {
+            self.map_mut(level).insert(key, entry);
+        }
+    }
+
+    /// pud_alloc + pmd_alloc: makes sure a PMD table exists for `addr`; false if a huge PUD
+    /// leaf is in the way.
+    pub fn pmd_alloc(&mut self, addr: u64) -> bool {
+        let pud = self.get(Level::Pud, addr);
+        if pud.leaf() {
+            return false;
+        }
+        if pud.is_none() {
+            self.set(Level::Pud, addr, table_entry());
+        }
+        true
+    }
+
+    /// pte_alloc: makes sure a PTE table exists for `addr`; false if a huge entry is in the way.
+    pub fn pte_alloc(&mut self, addr: u64) -> bool {
+        if !self.pmd_alloc(addr) {
+            return false;
+        }
+        let pmd = self.get(Level::Pmd, addr);
+        if pmd.leaf() {
+            return false;
+        }
+        if pmd.is_none() {
+            self.set(Level::Pmd, addr, table_entry());
+        }
+        true
+    }
+
+    /// The present PTEs in `start..end`: (address, entry).
+    pub fn ptes(&self, start: u64, end: u64) -> Vec<(u64, Entry)> {
+        let level = Level::Pte;
+        self.pte
+            .range(PageTables::key(level, start)..PageTables::key(level, end.saturating_sub(1)) + 1)
+            .map(|(k, e)| (k * level.size(), *e))
+            .filter(|(addr, e)| self.get(Level::Pte, *addr) == *e)
+            .collect()
+    }
+
+    /// The huge (leaf) entries at `level` in `start..end`: (address, entry).
+    pub fn leaves(&self, level: Level, start: u64, end: u64) -> Vec<(u64, Entry)> {
+        let size = match level {
+            Level::Pmd => PMD_SIZE,
+            Level::Pud => PUD_SIZE,
+            Level::Pte => return self.ptes(start, end),
+        };
+        self.map(level)
+            .range(start / size..end.saturating_sub(1) / size + 1)
+            .filter(|(_, e)| e.leaf())
+            .map(|(k, e)| (k * size, *e))
+            .collect()
+    }
+
+    /// Frees empty tables below `start..end` (free_pgtables after munmap).
+    pub fn free_tables(&mut self, start: u64, end: u64) {
+        let ptes = self.ptes(start, end);
+        for (addr, _) in ptes {
+            self.set(Level::Pte, addr, Entry::NONE);
+        }
+        let pmd_keys: Vec<u64> = self
+            .pmd
+            .range(start / PMD_SIZE..end.saturating_sub(1) / PMD_SIZE + 1)
+            .filter(|(k, e)| !e.leaf() && (**k * PMD_SIZE) >= start && (**k + 1) * PMD_SIZE <= end)
+            .map(|(k, _)| *k)
+            .collect();
+        for k in pmd_keys {
+            self.pmd.remove(&k);
+        }
+    }
+
+    /// Number of entries (a size measure).
+    pub fn entry_count(&self) -> usize {
+        self.pud.len() + self.pmd.len() + self.pte.len()
+    }
+}

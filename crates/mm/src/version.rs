@@ -1,0 +1,262 @@
+//! Kernel releases and the named change points between them.
+//!
+//! A [`KernelConfig`] selects every change point up to its release (plus the stable backports a
+//! distribution kernel carries); the model asks `cfg.has(ChangePoint::X)` at each place where
+//! Linux changed behaviour, so both sides of every change stay in one function.
+
+use serde::Serialize;
+use std::fmt;
+
+/// A mainline release `major.minor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Release {
+    pub major: u8,
+    pub minor: u8,
+}
+
+impl Release {
+    pub const fn new(major: u8, minor: u8) -> Self {
+        Release { major, minor }
+    }
+
+    /// The oldest release the model covers.
+    pub const OLDEST: Release = Release::new(5, 11);
+    /// The newest release the model covers.
+    pub const NEWEST: Release = Release::new(7, 2);
+}
+
+impl fmt::Display for Release {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// How sure the model is of where a change landed (the fact sheet's certainty tags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Certainty {
+    /// Read in the tagged source of that release (or both neighbours).
+    Source,
+    /// Dated from mailing-list context or inferred; the release may be off by one or two.
+    Inferred,
+}
+
+macro_rules! change_points {
+    ($( $(#[$doc:meta])* $name:ident = ($maj:literal, $min:literal, $cert:ident, $commit:literal, $subject:literal); )*) => {
+        /// A behaviour change of Linux that the model knows, in release order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+        pub enum ChangePoint { $( $(#[$doc])* $name, )* }
+
+        impl ChangePoint {
+            /// Every change point, oldest first.
+            pub const ALL: &'static [ChangePoint] = &[ $( ChangePoint::$name, )* ];
+
+            /// The first mainline release that has the change.
+            pub fn release(self) -> Release {
+                match self { $( ChangePoint::$name => Release::new($maj, $min), )* }
+            }
+
+            /// How sure the release is.
+            pub fn certainty(self) -> Certainty {
+                match self { $( ChangePoint::$name => Certainty::$cert, )* }
+            }
+
+            /// The commit id, when known.
+            pub fn commit(self) -> Option<&'static str> {
+                match self { $( ChangePoint::$name => { let c: &str = $commit; if c.is_empty() { None } else { Some(c) } } )* }
+            }
+
+            /// The commit subject (or series title) that introduced the change.
+            pub fn subject(self) -> &'static str {
+                match self { $( ChangePoint::$name => $subject, )* }
+            }
+
+            /// A short identifier used on the command line and in JSON.
+            pub fn id(self) -> &'static str {
+                match self { $( ChangePoint::$name => stringify!($name), )* }
+            }
+        }
+    };
+}
+
+change_points! {
+    /// TTM BO mappings become VM_PFNMAP|VM_IO (no VM_MIXEDMAP), COW mappings refused, always
+    /// vmf_insert_pfn_prot.
+    TtmNukeMixedmap = (5, 14, Source, "f91142c62161", "drm/ttm: nuke VM_MIXEDMAP on BO mappings v3");
+    /// TTM loses ttm_bo_vm_insert_huge: no huge PMD/PUD entries for BOs any more.
+    TtmRemoveHuge = (5, 16, Source, "0d979509539e", "drm/ttm: remove ttm_bo_vm_insert_huge()");
+    /// follow_pfn_pte returns -EEXIST for every caller; __get_user_pages stops on -EEXIST when
+    /// the caller wants pages instead of counting a page it did not return.
+    GupEexistCleanup = (5, 18, Inferred, "", "mm/gup: follow_pfn_pte(): -EEXIST cleanup; mm: fix invalid page pointer returned with FOLL_PIN gups");
+    /// The fault path's THP gate becomes hugepage_vma_check: no ->huge_fault for special
+    /// (VM_NO_KHUGEPAGED) vmas, nor for non-DAX file vmas without file THP.
+    HugepageVmaCheck = (6, 0, Inferred, "", "mm: thp: kill __transhuge_page_enabled()");
+    /// FOLL_COW is gone; FOLL_FORCE writes need an exclusive anon page (can_follow_write_pte),
+    /// and GUP can ask for an unshare fault (-EMLINK).
+    RemoveFollCow = (6, 1, Inferred, "5535be309971", "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW");
+    /// vmf_insert_mixed_prot and vmf_insert_pfn_{pmd,pud}_prot are removed; the huge inserts
+    /// take a write flag and use the vma's page protection.
+    RemoveInsertProt = (6, 3, Inferred, "7b806d229ef1", "mm: remove vmf_insert_pfn_xxx_prot() for huge page-table entries");
+    /// Block direct I/O takes user pages with iov_iter_extract_pages, pinning them (FOLL_PIN)
+    /// instead of taking references.
+    DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages");
+    /// Pinning the shared zero page takes no reference and unpinning it releases none
+    /// (Debian's 6.1.y carries the backport).
+    DontPinZeroPage = (6, 5, Inferred, "", "mm: Don't pin ZERO_PAGE in pin_user_pages()");
+    /// GUP-fast refuses FOLL_LONGTERM|FOLL_WRITE pins of file-backed folios that need dirty
+    /// tracking (folio_fast_pin_allowed); io_uring leaves the file-backed check to GUP.
+    LongtermFileBackedCheck = (6, 5, Inferred, "", "mm/gup: disallow FOLL_LONGTERM GUP-fast writing to file-backed mappings; io_uring: rsrc: delegate VMA file-backed check to GUP");
+    /// GUP-fast reads folio->mapping of every small folio and refuses those with none
+    /// (secretmem check), so vm_insert_page'd driver pages go to the slow path.
+    SecretmemGupFast = (6, 9, Inferred, "", "mm/secretmem: fix GUP-fast succeeding on secretmem folios");
+    /// Huge PFNMAP entries: pmd/pud special bits, vm_normal_page_pmd checks them, GUP-fast
+    /// backs off from special huge entries, ->huge_fault allowed again for special vmas,
+    /// vmf_insert_mixed reports a bad vma with SIGBUS instead of BUG.
+    HugePfnmap = (6, 12, Source, "", "mm: introduce ARCH_SUPPORTS_HUGE_PFNMAP and special bits to pmd/pud; mm/gup: detect huge pfnmap entries in gup-fast; mm: allow THP orders for PFNMAPs");
+    /// FS-DAX pages become ordinary refcounted folios mapped with vmf_insert_folio_pmd/pud.
+    FsDaxRefcounted = (6, 15, Inferred, "", "mm: allow compound zone device pages; fs/dax: properly refcount fs dax pages");
+    /// The devmap page-table bit and pfn_t are removed; GUP no longer calls get_dev_pagemap.
+    RemoveDevmap = (6, 17, Inferred, "", "mm: Remove pXX_devmap page table bit and pfn_t type");
+    /// vm_normal_page, _pmd and the new _pud share one helper keyed on the special bit of each
+    /// level; huge PFN inserts are always special; vma_is_special_huge excludes DAX.
+    UnifiedVmNormalPage = (7, 2, Inferred, "", "mm/memory: factor out common code from vm_normal_page_*(); introduce vm_normal_page_pud()");
+}
+
+/// Stable backports a distribution kernel carries ahead of its mainline release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct Backports {
+    /// "mm: Don't pin ZERO_PAGE in pin_user_pages()" (Debian 6.1.y).
+    pub dont_pin_zero_page: bool,
+}
+
+/// The kernel the model behaves as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct KernelConfig {
+    pub release: Release,
+    pub backports: Backports,
+    /// A distribution kernel (`debian-6.1`), named so in output.
+    pub debian: bool,
+}
+
+impl KernelConfig {
+    /// Mainline `release`.
+    pub fn mainline(release: Release) -> Self {
+        KernelConfig {
+            release,
+            backports: Backports::default(),
+            debian: false,
+        }
+    }
+
+    /// Debian's kernel of that release line, with the backports the oracle kernels showed.
+    pub fn debian(release: Release) -> Self {
+        let mut cfg = KernelConfig::mainline(release);
+        cfg.debian = true;
+        cfg.backports.dont_pin_zero_page = release >= Release::new(6, 1);
+        cfg
+    }
+
+    /// Whether this kernel has the change.
+    pub fn has(&self, change: ChangePoint) -> bool {
+        if self.release >= change.release() {
+            return true;
+        }
+        match change {
+            ChangePoint::DontPinZeroPage => self.backports.dont_pin_zero_page,
+            _ => false,
+        }
+    }
+
+    /// Parses `5.11`, `6.12`, `debian-6.1`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (debian, number) = match text.strip_prefix("debian-") {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (major, minor) = number
+            .split_once('.')
+            .ok_or_else(|| format!("expected a release like 6.1, found `{text}`"))?;
+        let major: u8 = major
+            .parse()
+            .map_err(|_| format!("bad major number in `{text}`"))?;
+        // Debian versions may carry a patch level (`6.1.192`): the model keys on major.minor.
+        let minor = minor.split('.').next().unwrap_or(minor);
+        let minor: u8 = minor
+            .parse()
+            .map_err(|_| format!("bad minor number in `{text}`"))?;
+        let release = Release::new(major, minor);
+        if release < Release::new(5, 10) || release > Release::NEWEST {
+            return Err(format!(
+                "release {release} is outside the modelled range {}..{}",
+                Release::OLDEST,
+                Release::NEWEST
+            ));
+        }
+        Ok(if debian {
+            KernelConfig::debian(release)
+        } else {
+            KernelConfig::mainline(release)
+        })
+    }
+
+    /// One kernel per change point (the oldest release, then each change's release): running a
+    /// test on each shows which change altered its outcome.
+    pub fn each_change_point() -> Vec<KernelConfig> {
+        let mut releases = vec![Release::OLDEST];
+        for cp in ChangePoint::ALL {
+            if !releases.contains(&cp.release()) {
+                releases.push(cp.release());
+            }
+        }
+        releases.into_iter().map(KernelConfig::mainline).collect()
+    }
+}
+
+impl fmt::Display for KernelConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.debian {
+            write!(f, "debian-{}", self.release)
+        } else {
+            write!(f, "{}", self.release)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_points_are_in_release_order() {
+        let releases: Vec<_> = ChangePoint::ALL.iter().map(|c| c.release()).collect();
+        let mut sorted = releases.clone();
+        sorted.sort();
+        assert_eq!(releases, sorted);
+    }
+
+    #[test]
+    fn a_release_selects_changes_up_to_it() {
+        let k = KernelConfig::parse("6.1").unwrap();
+        assert!(k.has(ChangePoint::TtmRemoveHuge));
+        assert!(k.has(ChangePoint::RemoveFollCow));
+        assert!(!k.has(ChangePoint::HugePfnmap));
+        assert!(!k.has(ChangePoint::DontPinZeroPage));
+    }
+
+    #[test]
+    fn debian_61_carries_the_zero_page_backport() {
+        let k = KernelConfig::parse("debian-6.1").unwrap();
+        assert!(k.has(ChangePoint::DontPinZeroPage));
+        assert!(!k.has(ChangePoint::LongtermFileBackedCheck));
+    }
+
+    #[test]
+    fn bad_versions_are_errors() {
+        assert!(KernelConfig::parse("4.19").is_err());
+        assert!(KernelConfig::parse("six").is_err());
+        assert!(KernelConfig::parse("9.0").is_err());
+        assert_eq!(
+            KernelConfig::parse("debian-6.12.117").unwrap().release,
+            Release::new(6, 12)
+        );
+    }
+}
