@@ -187,9 +187,9 @@ impl Parser<'_> {
                     return Err(Diagnostic::error(minus.span, "space after `-`")
                         .with_expected("a negative number written `-N`"));
                 }
-                let value = i64::try_from(number.node)
+                // Through i128 so that -2^63 itself fits.
+                let value = i64::try_from(-i128::from(number.node))
                     .ok()
-                    .and_then(i64::checked_neg)
                     .ok_or_else(|| {
                         Diagnostic::error(
                             minus.span.to(number.span),

@@ -402,11 +402,11 @@ impl<'a> Parser<'a> {
 
     fn unknown_top_level(&self, word: Spanned<&str>) -> Diagnostic {
         if setup::SETUP_KEYWORDS.contains(&word.node) || ops::is_operation_keyword(word.node) {
-            return Diagnostic::error(word.span, format!("`{}` must be inside a block", word.node))
+            return Diagnostic::error(word.span, format!("`{}` outside a block", word.node))
                 .with_expected(if setup::SETUP_KEYWORDS.contains(&word.node) {
-                    "it inside `setup { ... }`"
+                    "setup statements inside `setup { ... }`"
                 } else {
-                    "it inside a thread `P0 { ... }` or `setup { ... }`"
+                    "operations inside a thread `P0 { ... }` or `setup { ... }`"
                 });
         }
         Diagnostic::error(word.span, format!("unknown statement `{}`", word.node))

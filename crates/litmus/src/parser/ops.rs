@@ -260,7 +260,7 @@ impl Parser<'_> {
             let number = self.number("an offset such as `4K` after `+`")?;
             offset = number.node;
             span = span.to(number.span);
-        } else if self.at(TokenKind::Minus) {
+        } else if self.at(TokenKind::Minus) && self.peek().span.start == mapping.span.end {
             return Err(
                 Diagnostic::error(self.peek().span, "addresses cannot go below a mapping")
                     .with_expected("`MAPPING+OFFSET`"),
