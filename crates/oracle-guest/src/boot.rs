@@ -6,7 +6,11 @@ use crate::out;
 
 fn mount(source: &str, target: &str, fstype: &str) {
     let _ = std::fs::create_dir_all(target);
-    let (Ok(s), Ok(t), Ok(f)) = (CString::new(source), CString::new(target), CString::new(fstype)) else {
+    let (Ok(s), Ok(t), Ok(f)) = (
+        CString::new(source),
+        CString::new(target),
+        CString::new(fstype),
+    ) else {
         return;
     };
     // SAFETY: valid C strings.
@@ -18,8 +22,12 @@ fn mount(source: &str, target: &str, fstype: &str) {
 
 /// Loads a module file with parameters; returns 0 or -errno.
 pub fn insmod(path: &str, params: &str) -> i64 {
-    let Ok(file) = std::fs::File::open(path) else { return -(libc::ENOENT as i64) };
-    let Ok(p) = CString::new(params) else { return -(libc::EINVAL as i64) };
+    let Ok(file) = std::fs::File::open(path) else {
+        return -(libc::ENOENT as i64);
+    };
+    let Ok(p) = CString::new(params) else {
+        return -(libc::EINVAL as i64);
+    };
     use std::os::fd::AsRawFd;
     // SAFETY: finit_module on an open file with a valid parameter string.
     let r = unsafe { libc::syscall(libc::SYS_finit_module, file.as_raw_fd(), p.as_ptr(), 0) };

@@ -10,7 +10,10 @@ impl Kmsg {
     pub fn open() -> Kmsg {
         // SAFETY: plain open/lseek.
         let fd = unsafe {
-            let fd = libc::open(c"/dev/kmsg".as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC);
+            let fd = libc::open(
+                c"/dev/kmsg".as_ptr(),
+                libc::O_RDONLY | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            );
             if fd >= 0 {
                 libc::lseek(fd, 0, libc::SEEK_END);
             }

@@ -26,5 +26,7 @@ pub fn raw(mut bytes: &[u8]) {
 
 /// The errno's result value as the spec writes it (`-14`), the host maps names.
 pub fn neg_errno() -> i64 {
-    -(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) as i64)
+    -(std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO) as i64)
 }

@@ -42,9 +42,16 @@ fn report_kernel_line(msg: &str) {
         out::line(&format!("unsupported kernel: {short}"));
     } else if msg.contains("WARNING:") {
         out::line(&format!("event warn {short}"));
-    } else if ["BUG:", "kernel BUG", "Oops", "Bad page", "bad pte", "Bad rss"]
-        .iter()
-        .any(|m| msg.contains(m))
+    } else if [
+        "BUG:",
+        "kernel BUG",
+        "Oops",
+        "Bad page",
+        "bad pte",
+        "Bad rss",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
     {
         out::line(&format!("event bug {short}"));
     }
@@ -94,7 +101,11 @@ fn fork_and_watch(test: &Test) -> (String, String) {
             break;
         }
         let wait_ms = limit.saturating_duration_since(now).as_millis().max(1) as i32;
-        let mut pfd = libc::pollfd { fd: fds[0], events: libc::POLLIN, revents: 0 };
+        let mut pfd = libc::pollfd {
+            fd: fds[0],
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: polling and reading our pipe.
         let n = unsafe { libc::poll(&mut pfd, 1, wait_ms) };
         if n <= 0 {

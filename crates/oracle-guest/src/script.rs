@@ -55,21 +55,71 @@ pub enum ObjKind {
 
 #[derive(Debug, Clone)]
 pub enum OpKind {
-    Object { name: String, kind: ObjKind, size: u64 },
-    Map { name: String, object: String, size: u64, offset: u64, shared: bool, prot: i32 },
-    Read { addr: Addr, dst: Option<String> },
-    Write { addr: Addr, value: u64 },
-    Touch { addr: Addr },
-    Gup { dst: String, call: u32, addr: Addr, pages: u32, flags: u32 },
-    Sys { dst: String, call: SysCall, addr: Addr, size: u64 },
-    DmaWrite { reg: String, value: u64 },
-    DmaRead { reg: String, dst: Option<String> },
-    Unpin { reg: String },
-    Evict { object: String, to_vram: bool },
-    Destroy { object: String },
-    Munmap { map: String },
-    Mprotect { map: String, prot: i32 },
-    MadviseDontneed { map: String },
+    Object {
+        name: String,
+        kind: ObjKind,
+        size: u64,
+    },
+    Map {
+        name: String,
+        object: String,
+        size: u64,
+        offset: u64,
+        shared: bool,
+        prot: i32,
+    },
+    Read {
+        addr: Addr,
+        dst: Option<String>,
+    },
+    Write {
+        addr: Addr,
+        value: u64,
+    },
+    Touch {
+        addr: Addr,
+    },
+    Gup {
+        dst: String,
+        call: u32,
+        addr: Addr,
+        pages: u32,
+        flags: u32,
+    },
+    Sys {
+        dst: String,
+        call: SysCall,
+        addr: Addr,
+        size: u64,
+    },
+    DmaWrite {
+        reg: String,
+        value: u64,
+    },
+    DmaRead {
+        reg: String,
+        dst: Option<String>,
+    },
+    Unpin {
+        reg: String,
+    },
+    Evict {
+        object: String,
+        to_vram: bool,
+    },
+    Destroy {
+        object: String,
+    },
+    Munmap {
+        map: String,
+    },
+    Mprotect {
+        map: String,
+        prot: i32,
+    },
+    MadviseDontneed {
+        map: String,
+    },
 }
 
 /// Parses a whole script into tests.
@@ -87,9 +137,17 @@ pub fn parse(text: &str) -> Vec<Test> {
                 if let Some(t) = current.take() {
                     tests.push(t);
                 }
-                let index = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(tests.len());
+                let index = words
+                    .get(1)
+                    .and_then(|w| w.parse().ok())
+                    .unwrap_or(tests.len());
                 let name = words.get(2).unwrap_or(&"unnamed").to_string();
-                current = Some(Test { index, name, timeout_ms: 400, ..Test::default() });
+                current = Some(Test {
+                    index,
+                    name,
+                    timeout_ms: 400,
+                    ..Test::default()
+                });
             }
             "end" => {
                 if let Some(t) = current.take() {
@@ -128,7 +186,9 @@ fn statement(t: &mut Test, w: &[&str]) -> Result<(), String> {
 }
 
 fn arg<'a>(w: &[&'a str], i: usize) -> Result<&'a str, String> {
-    w.get(i).copied().ok_or_else(|| format!("missing argument {i}"))
+    w.get(i)
+        .copied()
+        .ok_or_else(|| format!("missing argument {i}"))
 }
 
 fn num(s: &str) -> Result<u64, String> {
@@ -149,7 +209,10 @@ fn addr(s: &str) -> Result<Addr, String> {
         Some((m, o)) => (m, num(o)?),
         None => (s, 0),
     };
-    Ok(Addr { map: map.to_string(), offset: off })
+    Ok(Addr {
+        map: map.to_string(),
+        offset: off,
+    })
 }
 
 fn prot(s: &str) -> Result<i32, String> {
@@ -163,7 +226,8 @@ fn prot(s: &str) -> Result<i32, String> {
 
 /// `key=value` options after the positional words.
 fn kv<'a>(w: &[&'a str], key: &str) -> Option<&'a str> {
-    w.iter().find_map(|x| x.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+    w.iter()
+        .find_map(|x| x.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
 }
 
 fn op(w: &[&str]) -> Result<OpKind, String> {
@@ -178,15 +242,24 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
             shared: !w.contains(&"private"),
             prot: prot(kv(w, "prot").unwrap_or("rw"))?,
         },
-        "read" => OpKind::Read { addr: addr(arg(w, 1)?)?, dst: opt_reg(w, 2) },
-        "write" => OpKind::Write { addr: addr(arg(w, 1)?)?, value: num(arg(w, 2)?)? },
-        "touch" => OpKind::Touch { addr: addr(arg(w, 1)?)? },
+        "read" => OpKind::Read {
+            addr: addr(arg(w, 1)?)?,
+            dst: opt_reg(w, 2),
+        },
+        "write" => OpKind::Write {
+            addr: addr(arg(w, 1)?)?,
+            value: num(arg(w, 2)?)?,
+        },
+        "touch" => OpKind::Touch {
+            addr: addr(arg(w, 1)?)?,
+        },
         "gup" => {
             let call_name = arg(w, 2)?;
             let call = uapi::GUP_CALLS
                 .iter()
                 .position(|c| *c == call_name)
-                .ok_or_else(|| format!("unknown GUP call `{call_name}`"))? as u32;
+                .ok_or_else(|| format!("unknown GUP call `{call_name}`"))?
+                as u32;
             let mut flags = 0;
             for f in arg(w, 5)?.split(',').filter(|f| *f != "-") {
                 flags |= match f {
@@ -214,16 +287,41 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
                 "io_uring_register" => SysCall::IoUringRegister,
                 other => return Err(format!("unknown syscall `{other}`")),
             };
-            OpKind::Sys { dst: arg(w, 1)?.into(), call, addr: addr(arg(w, 3)?)?, size: num(arg(w, 4)?)? }
+            OpKind::Sys {
+                dst: arg(w, 1)?.into(),
+                call,
+                addr: addr(arg(w, 3)?)?,
+                size: num(arg(w, 4)?)?,
+            }
         }
-        "dma_write" => OpKind::DmaWrite { reg: arg(w, 1)?.into(), value: num(arg(w, 2)?)? },
-        "dma_read" => OpKind::DmaRead { reg: arg(w, 1)?.into(), dst: opt_reg(w, 2) },
-        "unpin" => OpKind::Unpin { reg: arg(w, 1)?.into() },
-        "evict" => OpKind::Evict { object: arg(w, 1)?.into(), to_vram: w.get(2) == Some(&"vram") },
-        "destroy" => OpKind::Destroy { object: arg(w, 1)?.into() },
-        "munmap" => OpKind::Munmap { map: arg(w, 1)?.into() },
-        "mprotect" => OpKind::Mprotect { map: arg(w, 1)?.into(), prot: prot(arg(w, 2)?)? },
-        "madvise_dontneed" => OpKind::MadviseDontneed { map: arg(w, 1)?.into() },
+        "dma_write" => OpKind::DmaWrite {
+            reg: arg(w, 1)?.into(),
+            value: num(arg(w, 2)?)?,
+        },
+        "dma_read" => OpKind::DmaRead {
+            reg: arg(w, 1)?.into(),
+            dst: opt_reg(w, 2),
+        },
+        "unpin" => OpKind::Unpin {
+            reg: arg(w, 1)?.into(),
+        },
+        "evict" => OpKind::Evict {
+            object: arg(w, 1)?.into(),
+            to_vram: w.get(2) == Some(&"vram"),
+        },
+        "destroy" => OpKind::Destroy {
+            object: arg(w, 1)?.into(),
+        },
+        "munmap" => OpKind::Munmap {
+            map: arg(w, 1)?.into(),
+        },
+        "mprotect" => OpKind::Mprotect {
+            map: arg(w, 1)?.into(),
+            prot: prot(arg(w, 2)?)?,
+        },
+        "madvise_dontneed" => OpKind::MadviseDontneed {
+            map: arg(w, 1)?.into(),
+        },
         other => return Err(format!("unknown operation `{other}`")),
     })
 }

@@ -1,13 +1,18 @@
 //! Argument handling for the `mmlab-oracle` binary.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
-use crate::{setup, Cache, OracleKernel, SetupOptions};
+use crate::batch::{run_guest_tests, split_script};
+use crate::{setup, BootConfig, Cache, OracleKernel, SetupOptions};
+
+const USAGE: &str = "usage:
+  mmlab-oracle setup [KERNEL...|all]
+  mmlab-oracle run-script KERNEL|all FILE [--json]   (FILE in the guest script format)";
 
 /// Runs the oracle's own command line.
 pub fn main(args: Vec<String>) -> Result<()> {
     let Some((command, rest)) = args.split_first() else {
-        bail!("usage: mmlab-oracle setup [KERNEL...]");
+        bail!("{USAGE}");
     };
     match command.as_str() {
         "setup" => {
@@ -26,7 +31,75 @@ pub fn main(args: Vec<String>) -> Result<()> {
             }
             Ok(())
         }
-        other => bail!("unknown command `{other}`"),
+        "run-script" => {
+            let json = rest.iter().any(|a| a == "--json");
+            let pos: Vec<&String> = rest.iter().filter(|a| !a.starts_with("--")).collect();
+            let [kernel, file] = pos.as_slice() else {
+                bail!("{USAGE}")
+            };
+            let kernels = parse_kernels(std::slice::from_ref(kernel))?;
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+            let tests = split_script(&text);
+            let cache = Cache::from_env()?;
+            for k in kernels {
+                let report = run_guest_tests(&cache, k, &tests, &BootConfig::default())?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print_report(&report);
+                }
+            }
+            Ok(())
+        }
+        other => bail!("unknown command `{other}`\n{USAGE}"),
+    }
+}
+
+fn print_report(r: &crate::RunReport) {
+    println!("== kernel {} ({})", r.kernel, r.kernel_release);
+    for b in &r.boots {
+        println!(
+            "   boot {:.1}s, /init at {}s, {} tests, ended by {}",
+            b.seconds,
+            b.init_at.map(|t| format!("{t:.1}")).unwrap_or("?".into()),
+            b.tests_finished,
+            b.ended_by
+        );
+    }
+    for o in &r.outcomes {
+        let regs: Vec<String> = o
+            .registers
+            .iter()
+            .map(|(k, v)| match v {
+                crate::RegValue::Number(n) => format!("{k}={n}"),
+                crate::RegValue::Signal(s) => format!("{k}={s}"),
+            })
+            .collect();
+        let events: Vec<String> = o
+            .events
+            .iter()
+            .map(|e| format!("{} {}", e.name, e.detail))
+            .collect();
+        println!(
+            "{:>3} {:<40} {:?} [{}] {{{}}}",
+            o.index,
+            o.name,
+            o.status,
+            regs.join(" "),
+            events.join("; ")
+        );
+        for (obj, vals) in &o.values {
+            if !vals.is_empty() {
+                println!("      {obj}: {vals:?}");
+            }
+        }
+        for p in &o.pages {
+            let s: Vec<String> = p.state.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!("      page {}[{}] {}", p.owner, p.index, s.join(" "));
+        }
+        for n in &o.notes {
+            println!("      note {n}");
+        }
     }
 }
 

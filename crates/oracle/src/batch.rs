@@ -1,0 +1,239 @@
+//! Running many guest-script tests on one kernel: as few boots as possible, a fresh boot
+//! after a guest kernel crash, and timing per boot.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::time::Duration;
+
+use crate::build;
+use crate::cache::Cache;
+use crate::console;
+use crate::kernel::OracleKernel;
+use crate::outcome::{GuestOutcome, Status};
+use crate::qemu::{self, BootConfig, BootEnd};
+use crate::setup::KernelInstall;
+
+/// One test in guest script form: its statements without the `test`/`end` lines.
+#[derive(Clone, Debug)]
+pub struct GuestTest {
+    pub name: String,
+    pub body: String,
+    /// Watchdog per test in the guest.
+    pub timeout_ms: u64,
+}
+
+/// Splits a guest script file with `test NAME` ... `end` blocks into tests.
+pub fn split_script(text: &str) -> Vec<GuestTest> {
+    let mut tests = Vec::new();
+    let mut current: Option<GuestTest> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(name) = t.strip_prefix("test ") {
+            if let Some(c) = current.take() {
+                tests.push(c);
+            }
+            let name = name
+                .split_whitespace()
+                .last()
+                .unwrap_or("unnamed")
+                .to_string();
+            current = Some(GuestTest {
+                name,
+                body: String::new(),
+                timeout_ms: 400,
+            });
+        } else if t == "end" {
+            if let Some(c) = current.take() {
+                tests.push(c);
+            }
+        } else if let Some(c) = current.as_mut() {
+            if let Some(ms) = t
+                .strip_prefix("timeout ")
+                .and_then(|m| m.trim().parse().ok())
+            {
+                c.timeout_ms = ms;
+            } else if !t.is_empty() {
+                c.body.push_str(t);
+                c.body.push('\n');
+            }
+        }
+    }
+    if let Some(c) = current.take() {
+        tests.push(c);
+    }
+    tests
+}
+
+/// Renders tests as the script the guest reads, numbered from 0.
+pub fn render_script(tests: &[GuestTest]) -> String {
+    let mut s = String::new();
+    for (i, t) in tests.iter().enumerate() {
+        let name: String = t
+            .name
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect();
+        s.push_str(&format!(
+            "test {i} {name}\ntimeout {}\n{}end\n",
+            t.timeout_ms, t.body
+        ));
+    }
+    s
+}
+
+/// Timing of one boot.
+#[derive(Clone, Debug, Serialize)]
+pub struct BootStats {
+    pub seconds: f64,
+    /// Kernel uptime when /init started.
+    pub init_at: Option<f64>,
+    pub tests_finished: usize,
+    pub ended_by: String,
+}
+
+/// Outcomes for every test, in order, and the boots it took.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub kernel: OracleKernel,
+    pub kernel_release: String,
+    pub outcomes: Vec<GuestOutcome>,
+    pub boots: Vec<BootStats>,
+}
+
+/// Runs guest tests on a kernel set up in `cache`.
+pub fn run_guest_tests(
+    cache: &Cache,
+    kernel: OracleKernel,
+    tests: &[GuestTest],
+    config: &BootConfig,
+) -> Result<RunReport> {
+    let install = KernelInstall::load(cache, kernel)?;
+    let module = build::build_module(cache, &install)?;
+    let guest = build::build_guest()?;
+    let script = render_script(tests);
+    let initrd = build::build_initramfs(cache, &install, &module, &guest, &script)?;
+    let result = boot_until_done(&install, &initrd, tests, config);
+    let _ = std::fs::remove_file(&initrd);
+    result
+}
+
+fn boot_until_done(
+    install: &KernelInstall,
+    initrd: &std::path::Path,
+    tests: &[GuestTest],
+    config: &BootConfig,
+) -> Result<RunReport> {
+    let mut outcomes: Vec<Option<GuestOutcome>> = vec![None; tests.len()];
+    let mut boots = Vec::new();
+    let mut release = String::new();
+    let mut first = 0usize;
+    while first < tests.len() {
+        let boot = qemu::boot(
+            &install.vmlinuz,
+            initrd,
+            &format!("mmlab.first={first}"),
+            config,
+        )
+        .with_context(|| format!("booting kernel {}", install.kernel))?;
+        let parsed = console::parse(&boot.lines);
+        if let Some(r) = parsed.boot_log.iter().find_map(|l| l.strip_prefix("boot ")) {
+            release = r.split_whitespace().next().unwrap_or("").to_string();
+        }
+        boots.push(BootStats {
+            seconds: boot.elapsed.as_secs_f64(),
+            init_at: parsed.init_uptime,
+            tests_finished: parsed.finished.len(),
+            ended_by: format!("{:?}", boot.end).to_lowercase(),
+        });
+        let mut last_index = None;
+        for o in parsed.finished {
+            let i = o.index;
+            if i < tests.len() {
+                last_index = Some(i);
+                outcomes[i] = Some(o);
+            }
+        }
+        if let Some((mut o, kernel_lines)) = parsed.interrupted {
+            o.status = Status::KernelCrash(crash_summary(&kernel_lines, &boot.end));
+            let i = o.index.min(tests.len().saturating_sub(1));
+            outcomes[i] = Some(o);
+            first = i + 1;
+            continue;
+        }
+        if parsed.done {
+            break;
+        }
+        let next = last_index.map(|i| i + 1).unwrap_or(first);
+        if next == first {
+            let tail: Vec<&str> = boot
+                .lines
+                .iter()
+                .rev()
+                .take(15)
+                .rev()
+                .map(String::as_str)
+                .collect();
+            let why = format!(
+                "boot ended ({:?}) before test {first} began; boot log: {:?}; console tail:\n{}",
+                boot.end,
+                parsed.boot_log,
+                tail.join("\n")
+            );
+            for (i, slot) in outcomes.iter_mut().enumerate().skip(first) {
+                let mut o = GuestOutcome::new(i, &tests[i].name);
+                o.status = Status::Error(why.clone());
+                *slot = Some(o);
+            }
+            break;
+        }
+        first = next;
+    }
+    let outcomes = outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            o.unwrap_or_else(|| {
+                let mut o = GuestOutcome::new(i, &tests[i].name);
+                o.status = Status::Error("no result".into());
+                o
+            })
+        })
+        .collect();
+    Ok(RunReport {
+        kernel: install.kernel,
+        kernel_release: release,
+        outcomes,
+        boots,
+    })
+}
+
+/// The kernel lines that say what went wrong (BUG/Oops/panic/RIP), or how the boot ended.
+fn crash_summary(kernel_lines: &[String], end: &BootEnd) -> String {
+    let keys = [
+        "BUG",
+        "Oops",
+        "panic",
+        "RIP:",
+        "WARNING",
+        "general protection",
+        "Kernel panic",
+    ];
+    let picked: Vec<&str> = kernel_lines
+        .iter()
+        .filter(|l| keys.iter().any(|k| l.contains(k)))
+        .take(6)
+        .map(String::as_str)
+        .collect();
+    if picked.is_empty() {
+        let how = match end {
+            BootEnd::Exited => "the guest rebooted or powered off",
+            BootEnd::Timeout => "the boot timed out",
+            BootEnd::Idle => "the guest went silent (wedged)",
+        };
+        return format!("{how} during the test");
+    }
+    picked.join(" | ")
+}
+
+/// Default watchdog per test.
+pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_millis(400);
