@@ -135,7 +135,8 @@ fn format_addr(addr: &Addr) -> String {
     }
 }
 
-fn format_op(op: &OpKind) -> String {
+/// One operation in canonical form (used in traces).
+pub fn format_op(op: &OpKind) -> String {
     match op {
         OpKind::Read { addr, dest } => match dest {
             Some(dest) => format!("read {} -> {}", format_addr(addr), dest.node),
@@ -210,7 +211,8 @@ fn format_operand(expr: &Expr, needed: u8) -> String {
     }
 }
 
-fn format_expr(expr: &Expr) -> String {
+/// A condition expression in canonical form.
+pub fn format_expr(expr: &Expr) -> String {
     match &expr.kind {
         // Both operators group to the left, so a right operand of the same kind needs
         // parentheses to come back as the same tree.
