@@ -113,6 +113,11 @@ pub fn run(test: &Test) -> i32 {
     }
     out::line("step final");
     ex.report();
+    out::line("step release");
+    let held: Vec<String> = ex.holds.keys().cloned().collect();
+    for k in held {
+        ex.release(&k);
+    }
     code
 }
 
@@ -142,7 +147,8 @@ impl Exec {
                 offset,
                 shared,
                 prot,
-            } => self.map(name, object, *size, *offset, *shared, *prot),
+                at,
+            } => self.map(name, object, *size, *offset, *shared, *prot, *at),
             OpKind::Read { addr, dst } => {
                 let a = self.addr(addr)?;
                 match access::load(a) {
@@ -205,6 +211,12 @@ impl Exec {
                 // SAFETY: as above.
                 let r = unsafe { libc::mprotect(m.addr as *mut _, m.size as usize, *prot) };
                 self.op_result("mprotect", r)
+            }
+            OpKind::Thp { mode } => {
+                if std::fs::write(crate::runner::THP, mode).is_err() {
+                    out::line(&format!("opfail thp {mode}"));
+                }
+                Ok(())
             }
             OpKind::MadviseDontneed { map } => {
                 let m = self.mapping(map)?;
@@ -276,6 +288,7 @@ impl Exec {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn map(
         &mut self,
         name: &str,
@@ -284,6 +297,7 @@ impl Exec {
         offset: u64,
         shared: bool,
         prot: i32,
+        at: Option<u64>,
     ) -> Result<(), Stop> {
         let obj = self
             .objects
@@ -298,6 +312,32 @@ impl Exec {
         } else {
             libc::MAP_PRIVATE
         };
+        if let Some(addr) = at {
+            // SAFETY: the test asked for a fixed address; MAP_FIXED_NOREPLACE never clobbers.
+            let got = unsafe {
+                libc::mmap(
+                    addr as *mut _,
+                    size as usize,
+                    prot,
+                    flags | libc::MAP_FIXED_NOREPLACE,
+                    fd,
+                    offset as i64,
+                )
+            };
+            if got == libc::MAP_FAILED {
+                out::line(&format!("mapfail {name} {}", neg_errno()));
+            }
+            self.maps.insert(
+                name.to_string(),
+                Mapping {
+                    addr,
+                    size,
+                    object: object.to_string(),
+                    offset,
+                },
+            );
+            return Ok(());
+        }
         // Reserve, align to 2M, map over the reservation; unmatched slack stays PROT_NONE-free.
         let span = size + HUGE;
         // SAFETY: anonymous reservation.
@@ -620,7 +660,7 @@ impl Exec {
                 }
                 (d.value, owner)
             }
-            Some(Hold::Pipe { rd, owner, .. }) => match pipe_peek(*rd) {
+            Some(Hold::Pipe { rd, owner, .. }) => match pipe_read(*rd) {
                 Some(v) => (v, owner.clone()),
                 None => return Ok(()),
             },
@@ -655,7 +695,10 @@ impl Exec {
             match hold {
                 Hold::Slot { slot, .. } => {
                     let s = slot;
-                    libc::ioctl(self.ctl, uapi::IOC_RELEASE as _, &s);
+                    let negative = libc::ioctl(self.ctl, uapi::IOC_RELEASE as _, &s);
+                    if negative > 0 {
+                        out::line(&format!("event refcount_error {k}: {negative} released pages left with a negative refcount"));
+                    }
                     // keep the slot number reserved for this register
                     self.holds.insert(
                         k.to_string(),
@@ -751,23 +794,21 @@ fn page_state(fd: i32, slot: u32, index: u32) -> Option<uapi::PageState> {
     (r == 0).then_some(s)
 }
 
-/// Reads the first u64 of a pipe's contents without consuming them (tee into a scratch pipe).
-fn pipe_peek(rd: i32) -> Option<u64> {
-    let mut fds = [0i32; 2];
-    // SAFETY: plain pipe/tee/read on our own descriptors.
-    unsafe {
-        if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) < 0 {
-            return None;
-        }
-        let n = libc::tee(rd, fds[1], 8, libc::SPLICE_F_NONBLOCK);
-        let mut v = 0u64;
-        let r = if n > 0 {
-            libc::read(fds[0], (&mut v as *mut u64).cast(), 8)
-        } else {
-            -1
-        };
-        libc::close(fds[0]);
-        libc::close(fds[1]);
-        (r == 8).then_some(v)
+/// The device read of a vmsplice register: reads the pipe's first buffer (consuming it) and
+/// returns its first u64. (tee(2) would not consume, but it takes a new page reference, which
+/// itself warns on the non-compound tail pages of a TTM-like block.)
+fn pipe_read(rd: i32) -> Option<u64> {
+    let mut buf = vec![0u8; PAGE as usize];
+    // SAFETY: non-blocking read into a local buffer.
+    let r = unsafe {
+        let flags = libc::fcntl(rd, libc::F_GETFL);
+        libc::fcntl(rd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        libc::read(rd, buf.as_mut_ptr().cast(), buf.len())
+    };
+    if r < 8 {
+        return None;
     }
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&buf[..8]);
+    Some(u64::from_le_bytes(v))
 }

@@ -7,7 +7,7 @@ use crate::kmsg::Kmsg;
 use crate::out;
 use crate::script::Test;
 
-const THP: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
+pub const THP: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
 /// How long a killed child gets to exit before it is declared wedged.
 const REAP_GRACE: Duration = Duration::from_secs(3);
 
@@ -26,9 +26,7 @@ pub fn run_test(test: &Test, kmsg: &mut Kmsg) {
     kmsg.drain(|_| {});
     let (status, last_step) = fork_and_watch(test);
     kmsg.drain(report_kernel_line);
-    if test.thp.is_some() {
-        let _ = std::fs::write(THP, "always");
-    }
+    let _ = std::fs::write(THP, "always");
     out::line(&format!(
         "end {} {status} {} step={last_step}",
         test.index,

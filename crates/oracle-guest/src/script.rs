@@ -67,6 +67,7 @@ pub enum OpKind {
         offset: u64,
         shared: bool,
         prot: i32,
+        at: Option<u64>,
     },
     Read {
         addr: Addr,
@@ -119,6 +120,10 @@ pub enum OpKind {
     },
     MadviseDontneed {
         map: String,
+    },
+    /// Writes the transparent hugepage setting.
+    Thp {
+        mode: String,
     },
 }
 
@@ -241,6 +246,7 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
             offset: num(kv(w, "offset").unwrap_or("0"))?,
             shared: !w.contains(&"private"),
             prot: prot(kv(w, "prot").unwrap_or("rw"))?,
+            at: kv(w, "at").map(num).transpose()?,
         },
         "read" => OpKind::Read {
             addr: addr(arg(w, 1)?)?,
@@ -322,6 +328,9 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
         "madvise_dontneed" => OpKind::MadviseDontneed {
             map: arg(w, 1)?.into(),
         },
+        "thp" => OpKind::Thp {
+            mode: arg(w, 1)?.into(),
+        },
         other => return Err(format!("unknown operation `{other}`")),
     })
 }
@@ -352,6 +361,7 @@ fn object(w: &[&str]) -> Result<OpKind, String> {
                     "dontexpand" => uapi::VM_DONTEXPAND,
                     "dontdump" => uapi::VM_DONTDUMP,
                     "hugepage" => uapi::VM_HUGEPAGE,
+                    "reject_cow" => uapi::VM_REJECT_COW,
                     other => return Err(format!("unknown vm flag `{other}`")),
                 };
             }

@@ -14,6 +14,8 @@ pub const VM_IO: u32 = 1 << 2;
 pub const VM_DONTEXPAND: u32 = 1 << 3;
 pub const VM_DONTDUMP: u32 = 1 << 4;
 pub const VM_HUGEPAGE: u32 = 1 << 5;
+/// Not a vma flag: the driver's mmap refuses COW mappings (TTM since 5.14).
+pub const VM_REJECT_COW: u32 = 1 << 6;
 
 pub const PFN_NONE: u32 = 0;
 pub const PFN_DEV: u32 = 1;

@@ -276,7 +276,7 @@ static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, 
 			goto pfn_insert;
 		fallthrough;
 	case MMLAB_INSERT_MIXED: {
-		pfn_t p = mmlab_pfn_t(obj, pfn);
+		pfn_t p = obj->cfg.ttm ? __pfn_to_pfn_t(pfn, PFN_DEV) : mmlab_pfn_t(obj, pfn);
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
 		if (mmlab_would_bug("vmf_insert_mixed",
 				    !(f & VM_MIXEDMAP) && !pfn_t_devmap(p) && !pfn_t_special(p)))
@@ -382,7 +382,8 @@ static int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
 
 	if (!obj->created || obj->destroyed)
 		return -EINVAL;
-	if (vma->vm_pgoff >= obj->npages || n > obj->npages - vma->vm_pgoff)
+	if (vf & MMLAB_VM_REJECT_COW &&
+	    (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE)
 		return -EINVAL;
 	if (vf & MMLAB_VM_PFNMAP)
 		flags |= VM_PFNMAP;
@@ -401,7 +402,7 @@ static int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
 	vma->vm_private_data = obj;
 
 	mutex_lock(&obj->lock);
-	for (i = 0; i < n && !err; i++) {
+	for (i = 0; i < n && !err && vma->vm_pgoff + i < obj->npages; i++) {
 		unsigned long addr = vma->vm_start + (i << PAGE_SHIFT);
 		struct page *page = obj->pages[vma->vm_pgoff + i];
 
@@ -419,9 +420,10 @@ static int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
 
 /* ---- held pages ---- */
 
-static void mmlab_release_slot(struct mmlab_slot *slot)
+/* Releases a slot; returns how many pages were left with a negative refcount. */
+static long mmlab_release_slot(struct mmlab_slot *slot)
 {
-	long i;
+	long i, negative = 0;
 
 	for (i = 0; i < slot->nr; i++) {
 		struct page *page = slot->pages[i];
@@ -432,10 +434,13 @@ static void mmlab_release_slot(struct mmlab_slot *slot)
 			unpin_user_page(page);
 		else
 			put_page(page);
+		if (page_ref_count(page) < 0)
+			negative++;
 	}
 	kvfree(slot->pages);
 	slot->pages = NULL;
 	slot->nr = 0;
+	return negative;
 }
 
 static long mmlab_gup(struct mmlab_obj *obj, struct mmlab_gup __user *uarg)
@@ -598,8 +603,7 @@ static long mmlab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		if (slot >= MMLAB_SLOTS)
 			return -EINVAL;
-		mmlab_release_slot(&obj->slots[slot]);
-		return 0;
+		return mmlab_release_slot(&obj->slots[slot]);
 	case MMLAB_IOC_EVICT:
 		return mmlab_evict(obj, arg);
 	case MMLAB_IOC_DESTROY:

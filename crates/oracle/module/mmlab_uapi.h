@@ -26,6 +26,8 @@ enum mmlab_insert {
 #define MMLAB_VM_DONTEXPAND (1u << 3)
 #define MMLAB_VM_DONTDUMP   (1u << 4)
 #define MMLAB_VM_HUGEPAGE   (1u << 5)
+/* not a vma flag: mmap refuses COW (private writable) mappings with -EINVAL, as TTM does since 5.14 */
+#define MMLAB_VM_REJECT_COW (1u << 6)
 
 enum mmlab_pfn_flags {
 	MMLAB_PFN_NONE = 0,
@@ -48,7 +50,7 @@ struct mmlab_create {
 	__u32 pfn_flags;   /* enum mmlab_pfn_flags, used by PTE mixed and huge inserts */
 	__u32 memory;      /* enum mmlab_memory */
 	__u32 dax;         /* nonzero: S_DAX on the object's inode (vma_is_dax) */
-	__u32 ttm;         /* nonzero: TTM-like backing (order-9 blocks without __GFP_COMP) */
+	__u32 ttm;         /* nonzero: TTM-like: order-9 blocks without __GFP_COMP, PTEs always PFN_DEV */
 };
 
 enum mmlab_gup_call {
@@ -103,6 +105,7 @@ struct mmlab_page_state {
 #define MMLAB_IOC_CREATE     _IOW(MMLAB_IOC_MAGIC, 1, struct mmlab_create)
 #define MMLAB_IOC_GUP        _IOWR(MMLAB_IOC_MAGIC, 2, struct mmlab_gup)
 #define MMLAB_IOC_DMA        _IOWR(MMLAB_IOC_MAGIC, 3, struct mmlab_dma)
+/* returns how many released pages were left with a negative refcount */
 #define MMLAB_IOC_RELEASE    _IOW(MMLAB_IOC_MAGIC, 4, __u32)
 #define MMLAB_IOC_EVICT      _IO(MMLAB_IOC_MAGIC, 5)
 #define MMLAB_IOC_DESTROY    _IO(MMLAB_IOC_MAGIC, 6)

@@ -7,6 +7,7 @@ use crate::{setup, BootConfig, Cache, OracleKernel, SetupOptions};
 
 const USAGE: &str = "usage:
   mmlab-oracle setup [KERNEL...|all]
+  mmlab-oracle run KERNEL|all FILE.litmus... [--schedule 'P0 P1 ...'] [--json]
   mmlab-oracle run-script KERNEL|all FILE [--json]   (FILE in the guest script format)";
 
 /// Runs the oracle's own command line.
@@ -31,6 +32,7 @@ pub fn main(args: Vec<String>) -> Result<()> {
             }
             Ok(())
         }
+        "run" => run_litmus(rest),
         "run-script" => {
             let json = rest.iter().any(|a| a == "--json");
             let pos: Vec<&String> = rest.iter().filter(|a| !a.starts_with("--")).collect();
@@ -108,4 +110,104 @@ fn parse_kernels(args: &[String]) -> Result<Vec<OracleKernel>> {
         return Ok(OracleKernel::ALL.to_vec());
     }
     args.iter().map(|a| a.parse()).collect()
+}
+
+/// The schedule a litmus file asks for in a `# oracle-schedule: P0 P1 ...` comment.
+pub fn schedule_comment(source: &str) -> Option<&str> {
+    source
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("# oracle-schedule:"))
+        .map(str::trim)
+}
+
+fn run_litmus(args: &[String]) -> Result<()> {
+    let mut json = false;
+    let mut schedule_arg: Option<String> = None;
+    let mut pos = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--schedule" => {
+                schedule_arg = Some(it.next().context("--schedule needs a value")?.clone())
+            }
+            _ => pos.push(a.clone()),
+        }
+    }
+    let Some((kernel, files)) = pos.split_first() else {
+        bail!("{USAGE}")
+    };
+    if files.is_empty() {
+        bail!("{USAGE}");
+    }
+    let kernels = parse_kernels(std::slice::from_ref(kernel))?;
+    let mut tests = Vec::new();
+    for file in files {
+        let source = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
+        let test =
+            mmlab_litmus::parse_and_render(file, &source).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let schedule = match schedule_arg.as_deref().or(schedule_comment(&source)) {
+            Some(s) => crate::Schedule::parse(s).with_context(|| format!("schedule for {file}"))?,
+            None => crate::Schedule::sequential(&test),
+        };
+        tests.push((test, schedule));
+    }
+    let cache = Cache::from_env()?;
+    for k in kernels {
+        let started = std::time::Instant::now();
+        let summary = crate::run_with(&cache, &tests, k, &crate::RunOptions::default())?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+            continue;
+        }
+        let release = summary
+            .outcomes
+            .iter()
+            .map(|o| o.kernel_release.as_str())
+            .find(|r| !r.is_empty())
+            .unwrap_or("");
+        println!(
+            "== kernel {k} ({release}): {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
+        for b in &summary.boots {
+            println!(
+                "   boot {:.1}s, /init at {}s, {} tests, ended by {}",
+                b.seconds,
+                b.init_at.map(|t| format!("{t:.1}")).unwrap_or("?".into()),
+                b.tests_finished,
+                b.ended_by
+            );
+        }
+        for o in &summary.outcomes {
+            println!("-- {} [{}]: {:?}", o.test, o.schedule, o.status);
+            if let Some(r) = &o.result {
+                let regs: Vec<String> = r
+                    .registers
+                    .iter()
+                    .map(|(k, v)| match v {
+                        crate::RegValue::Number(n) => format!("{k}={n}"),
+                        crate::RegValue::Signal(s) => format!("{k}={s}"),
+                    })
+                    .collect();
+                println!("   registers: {}", regs.join(" "));
+                for e in &r.events {
+                    println!("   event {} {}", e.name, e.detail);
+                }
+                for p in &r.pages {
+                    let s: Vec<String> = p.state.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    println!("   page {}[{}] {}", p.owner, p.index, s.join(" "));
+                }
+            }
+            for c in &o.conditions {
+                let verdict = match c.holds {
+                    Some(true) => "Ok",
+                    Some(false) => "No",
+                    None => "unknown",
+                };
+                println!("   {} {}: {verdict}", c.quantifier, c.condition);
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,328 @@
+//! Translating a parsed litmus test and a schedule into a guest script test.
+//!
+//! Everything a real kernel (or this guest) cannot do is refused with a reason, never
+//! approximated silently; approximations that keep the kernel's behaviour are listed in
+//! docs/oracle.md.
+
+use mmlab_litmus as lit;
+use mmlab_litmus::{
+    HugeLevel, InsertMethod, MemoryKind, ObjectKind, OpKind, PfnFlags, Placement, VmFlag,
+};
+
+use crate::batch::GuestTest;
+use crate::kernel::OracleKernel;
+use crate::schedule::Schedule;
+
+const HUGE_PMD: u64 = 2 << 20;
+
+/// Why a test cannot run on a real kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported(pub String);
+
+/// Translates `test` run in `schedule` order for `kernel`.
+pub fn translate(
+    test: &lit::Test,
+    schedule: &Schedule,
+    kernel: OracleKernel,
+    timeout_ms: u64,
+) -> Result<GuestTest, Unsupported> {
+    schedule
+        .check(test)
+        .map_err(|e| Unsupported(format!("bad schedule: {e}")))?;
+    let mut body = String::new();
+    for stmt in &test.setup {
+        match &stmt.kind {
+            lit::SetupKind::Object(o) => body.push_str(&object(o, kernel)?),
+            lit::SetupKind::Mmap(m) => body.push_str(&mmap(test, m)?),
+            lit::SetupKind::Thp(mode) => body.push_str(&format!("op S thp {}\n", mode.keyword())),
+            lit::SetupKind::Op(op) => body.push_str(&operation("S", op)?),
+        }
+    }
+    let mut next = vec![0usize; test.threads.len()];
+    for &t in &schedule.steps {
+        let op = &test.threads[t].ops[next[t]];
+        next[t] += 1;
+        body.push_str(&operation(&format!("P{t}"), &op.kind)?);
+    }
+    Ok(GuestTest {
+        name: test.name.node.clone(),
+        body,
+        timeout_ms,
+    })
+}
+
+fn unsupported<T>(why: impl Into<String>) -> Result<T, Unsupported> {
+    Err(Unsupported(why.into()))
+}
+
+fn vm_words(flags: &[&str]) -> String {
+    if flags.is_empty() {
+        "-".into()
+    } else {
+        flags.join("+")
+    }
+}
+
+fn object(o: &lit::Object, kernel: OracleKernel) -> Result<String, Unsupported> {
+    let name = &o.name.node;
+    match &o.kind {
+        ObjectKind::Anon { size } => Ok(format!("op S object {name} anon size={size}\n")),
+        ObjectKind::Memfd { size } => Ok(format!("op S object {name} memfd size={size}\n")),
+        ObjectKind::DmaBuf(_) => unsupported(format!(
+            "dmabuf {name}: the test driver has no dma-buf exporter"
+        )),
+        ObjectKind::Ttm(t) => ttm(name, t, kernel),
+        ObjectKind::Driver(d) => driver(name, d),
+    }
+}
+
+/// A TTM-like object as TTM maps buffer objects at the selected kernel.
+fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsupported> {
+    if t.place == Placement::Vram {
+        return unsupported(format!(
+            "ttm {name} place=vram: the guest has no device memory"
+        ));
+    }
+    if t.caching != lit::Caching::Cached {
+        return unsupported(format!(
+            "ttm {name} caching={}: the test driver frees pages straight back (no pool reuse)",
+            t.caching.keyword()
+        ));
+    }
+    let pfn = pfn_word(t.pfn);
+    match kernel {
+        // 5.10: ttm_bo_mmap's VM_MIXEDMAP|VM_IO|DONTEXPAND|DONTDUMP, vmf_insert_mixed(PFN_DEV)
+        // PTEs; vmwgfx-style huge PMDs over non-compound order-9 pool blocks.
+        OracleKernel::V5_10 => {
+            let insert = match t.huge {
+                HugeLevel::None => "mixed",
+                HugeLevel::Pmd => {
+                    if t.size % HUGE_PMD != 0 {
+                        return unsupported(format!("ttm {name} huge=pmd: size must be a multiple of 2M"));
+                    }
+                    "pmd"
+                }
+                HugeLevel::Pud => return unsupported(format!("ttm {name} huge=pud: 1G blocks do not fit a 512M guest")),
+            };
+            Ok(format!(
+                "op S object {name} driver size={} insert={insert} vm=mixedmap+io+dontexpand+dontdump pfn={pfn} ttm=1\n",
+                t.size
+            ))
+        }
+        // Since 5.14/5.16: VM_PFNMAP|VM_IO|DONTEXPAND|DONTDUMP, COW refused, vmf_insert_pfn PTEs,
+        // and no huge insertion code left (huge= changes nothing at these kernels).
+        OracleKernel::V6_1 | OracleKernel::V6_12 => Ok(format!(
+            "op S object {name} driver size={} insert=pfn vm=pfnmap+io+dontexpand+dontdump+reject_cow pfn={pfn} ttm=1\n",
+            t.size
+        )),
+    }
+}
+
+fn pfn_word(p: PfnFlags) -> &'static str {
+    p.keyword()
+}
+
+fn driver(name: &str, d: &lit::Driver) -> Result<String, Unsupported> {
+    match d.memory {
+        MemoryKind::Ram => {}
+        MemoryKind::Iomem => {
+            return unsupported(format!(
+                "driver {name} memory=iomem: no struct-page-less memory in the guest yet"
+            ))
+        }
+        MemoryKind::Devmem => {
+            return unsupported(format!(
+                "driver {name} memory=devmem: no ZONE_DEVICE pagemap in the guest yet"
+            ))
+        }
+    }
+    let insert = d.insert.keyword();
+    match d.insert {
+        InsertMethod::Pud => {
+            return unsupported(format!(
+                "driver {name} insert=pud: 1G blocks do not fit a 512M guest"
+            ))
+        }
+        InsertMethod::Pmd if d.size % HUGE_PMD != 0 => {
+            return unsupported(format!(
+                "driver {name} insert=pmd: size must be a multiple of 2M"
+            ))
+        }
+        _ => {}
+    }
+    let vm = match d.vm {
+        Some(set) => vm_words(&set.iter().map(|f| f.keyword()).collect::<Vec<_>>()),
+        None => vm_words(default_vm(d.insert)),
+    };
+    Ok(format!(
+        "op S object {name} driver size={} insert={insert} vm={vm} pfn={} dax={}\n",
+        d.size,
+        pfn_word(d.pfn),
+        u8::from(d.dax)
+    ))
+}
+
+/// The vma flags a driver sets when the test gives no `vm=`: what its insert method needs.
+pub fn default_vm(insert: InsertMethod) -> &'static [&'static str] {
+    match insert {
+        InsertMethod::Pfn | InsertMethod::Pmd | InsertMethod::Pud => &["pfnmap"],
+        InsertMethod::Mixed => &["mixedmap"],
+        // vm_insert_page sets VM_MIXEDMAP itself, remap_pfn_range sets VM_PFNMAP|VM_IO|...
+        InsertMethod::Page | InsertMethod::FaultPage | InsertMethod::Remap => &[],
+    }
+}
+
+fn mmap(test: &lit::Test, m: &lit::Mmap) -> Result<String, Unsupported> {
+    let object = &m.object.node;
+    let Some(obj) = test.object(object) else {
+        return unsupported(format!("mmap {}: unknown object {object}", m.name.node));
+    };
+    let offset = m.offset.unwrap_or(0);
+    let object_size = test.object_size(object).unwrap_or(0);
+    let size = m
+        .size
+        .unwrap_or(object_size.saturating_sub(offset).max(lit::PAGE_SIZE));
+    // Anonymous memory is private anonymous memory whatever the sharing word says.
+    let private = m.sharing == lit::Sharing::Private || matches!(obj.kind, ObjectKind::Anon { .. });
+    let mut line = format!(
+        "op S map {} {object} size={size} offset={offset} {} prot={}",
+        m.name.node,
+        if private { "private" } else { "shared" },
+        m.prot.keyword()
+    );
+    if let Some(at) = m.at {
+        line.push_str(&format!(" at={at}"));
+    }
+    line.push('\n');
+    Ok(line)
+}
+
+fn addr(a: &lit::Addr) -> String {
+    format!("{}+{}", a.mapping.node, a.offset)
+}
+
+fn operation(thread: &str, op: &OpKind) -> Result<String, Unsupported> {
+    let body = match op {
+        OpKind::Read { addr: a, dest } => format!(
+            "read {} {}",
+            addr(a),
+            dest.as_ref()
+                .map(|r| r.node.to_string())
+                .unwrap_or("-".into())
+        ),
+        OpKind::Write { addr: a, value } => format!("write {} {value}", addr(a)),
+        OpKind::Touch { addr: a } => format!("touch {}", addr(a)),
+        OpKind::Gup {
+            dest,
+            call,
+            addr: a,
+            pages,
+            write,
+            longterm,
+            force,
+        } => {
+            let mut flags = Vec::new();
+            if *write {
+                flags.push("write");
+            }
+            if *longterm {
+                flags.push("longterm");
+            }
+            if *force {
+                flags.push("force");
+            }
+            if *pages > 4096 {
+                return unsupported(format!(
+                    "{} pages={pages}: the test driver takes at most 4096",
+                    call.keyword()
+                ));
+            }
+            format!(
+                "gup {} {} {} {pages} {}",
+                dest.node,
+                call.keyword(),
+                addr(a),
+                if flags.is_empty() {
+                    "-".into()
+                } else {
+                    flags.join(",")
+                }
+            )
+        }
+        OpKind::Syscall {
+            dest,
+            call,
+            addr: a,
+            size,
+        } => {
+            format!("sys {} {} {} {size}", dest.node, call.keyword(), addr(a))
+        }
+        OpKind::DmaWrite { reg, value } => format!("dma_write {} {value}", reg.node),
+        OpKind::DmaRead { reg, dest } => format!(
+            "dma_read {} {}",
+            reg.node,
+            dest.as_ref()
+                .map(|r| r.node.to_string())
+                .unwrap_or("-".into())
+        ),
+        OpKind::Unpin { reg } => format!("unpin {}", reg.node),
+        OpKind::Evict { object, to } => {
+            if *to == Some(Placement::Vram) {
+                return unsupported(format!(
+                    "evict {} to=vram: the guest has no device memory",
+                    object.node
+                ));
+            }
+            format!("evict {} system", object.node)
+        }
+        OpKind::Destroy { object } => format!("destroy {}", object.node),
+        OpKind::Munmap { mapping } => format!("munmap {}", mapping.node),
+        OpKind::Mprotect { mapping, prot } => {
+            format!("mprotect {} {}", mapping.node, prot.keyword())
+        }
+        OpKind::Madvise { mapping, .. } => format!("madvise_dontneed {}", mapping.node),
+    };
+    Ok(format!("op {thread} {body}\n"))
+}
+
+/// A driver's vm flag words, for documentation and tests.
+pub fn vm_flag_word(f: VmFlag) -> &'static str {
+    f.keyword()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTM: &str = "mm-litmus ttm-huge\nkernel 5.11\nsetup {\n  ttm bo0 size=2M place=system huge=pmd\n  mmap m0 bo0 shared rw\n}\nP0 {\n  write m0 1\n  r0 = pin_user_pages_fast m0 pages=512 write\n  dma_write r0 2\n}\nP1 {\n  evict bo0 to=system\n}\nexists P0:r0 == 512\nforbid lost_write\n";
+
+    #[test]
+    fn ttm_on_5_10_is_a_non_compound_pmd() {
+        let test = mmlab_litmus::parse(TTM).unwrap();
+        let s = Schedule::parse("P0 P0 P1 P0").unwrap();
+        let g = translate(&test, &s, OracleKernel::V5_10, 400).unwrap();
+        assert!(g
+            .body
+            .contains("insert=pmd vm=mixedmap+io+dontexpand+dontdump pfn=dev ttm=1"));
+        let lines: Vec<&str> = g.body.lines().collect();
+        assert_eq!(lines[2], "op P0 write m0+0 1");
+        assert_eq!(lines[3], "op P0 gup r0 pin_user_pages_fast m0+0 512 write");
+        assert_eq!(lines[4], "op P1 evict bo0 system");
+        let g = translate(&test, &s, OracleKernel::V6_1, 400).unwrap();
+        assert!(g.body.contains("insert=pfn vm=pfnmap+io"));
+    }
+
+    #[test]
+    fn vram_is_unsupported() {
+        let src = TTM.replace("place=system", "place=vram");
+        let test = mmlab_litmus::parse(&src).unwrap();
+        let err = translate(
+            &test,
+            &Schedule::sequential(&test),
+            OracleKernel::V5_10,
+            400,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("place=vram"));
+    }
+}
