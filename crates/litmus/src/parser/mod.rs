@@ -385,7 +385,7 @@ impl<'a> Parser<'a> {
                         );
                     }
                     let ops = self.block(word.span, w, Parser::operation);
-                    let end = self.tokens[self.pos.saturating_sub(1)].span;
+                    let end = self.last_span();
                     test.threads.push(Thread {
                         index,
                         name_span: word.span,

@@ -125,13 +125,13 @@ impl Parser<'_> {
                     self.keyword_argument("mprotect", Prot::from_keyword, &Prot::keywords())?;
                 OpKind::Mprotect { mapping, prot }
             }
-            "madvise" => {
+            // The last of PLAIN_OPERATIONS: "madvise".
+            _ => {
                 let mapping = self.name("the mapping")?;
                 let advice =
                     self.keyword_argument("madvise", Advice::from_keyword, &Advice::keywords())?;
                 OpKind::Madvise { mapping, advice }
             }
-            _ => unreachable!("keyword is one of PLAIN_OPERATIONS"),
         };
         Ok(Operation {
             kind,

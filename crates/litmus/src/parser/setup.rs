@@ -66,7 +66,8 @@ impl Parser<'_> {
             "ttm" => ObjectKind::Ttm(self.ttm(start)?),
             "dmabuf" => ObjectKind::DmaBuf(self.dmabuf()?),
             "driver" => ObjectKind::Driver(self.driver(start)?),
-            "anon" | "memfd" => {
+            // "anon" | "memfd", the remaining object keywords.
+            _ => {
                 let options = self.options(&OptionSpec {
                     statement: keyword,
                     keys: &["size"],
@@ -84,7 +85,6 @@ impl Parser<'_> {
                     ObjectKind::Memfd { size }
                 }
             }
-            _ => unreachable!("object keywords are matched by the caller"),
         };
         Ok(Object { name, kind })
     }
