@@ -740,3 +740,20 @@ fn json_shape() {
         serde_json::json!(["pfnmap", "io"])
     );
 }
+
+#[test]
+fn crlf_line_endings_and_tabs() {
+    let source = include_str!("data/spec-example.litmus")
+        .replace('\n', "\r\n")
+        .replace("  ", "\t");
+    let test = ok(&source);
+    assert_eq!(format(&test), include_str!("data/spec-example.litmus"));
+    let errors =
+        parse_and_render("t.litmus", "mm-litmus t\r\nP0 {\r\n\twirte m0\r\n}\r\n").unwrap_err();
+    assert!(
+        errors.starts_with(
+            "t.litmus:3:2: error: unknown operation `wirte`\n   3 | \twirte m0\n     | \t^^^^^\n"
+        ),
+        "{errors}"
+    );
+}
