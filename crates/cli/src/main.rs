@@ -1,1 +1,64 @@
-fn main() {}
+//! `mmlab`: run mm litmus tests on the model of Linux memory management, explain an
+//! execution, list the kernel change points, format tests.
+
+mod commands;
+mod render;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mmlab",
+    version,
+    about = "Model-check Linux driver mappings and GUP, release by release"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run litmus tests over every interleaving (or one schedule).
+    Run(commands::RunArgs),
+    /// Run one execution and show every kernel function and decision.
+    Explain(commands::ExplainArgs),
+    /// List the kernel change points the model knows.
+    Kernels {
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print tests in canonical form.
+    Fmt {
+        files: Vec<PathBuf>,
+        /// Rewrite the files instead of printing.
+        #[arg(long)]
+        write: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let code = match cli.command {
+        Command::Run(args) => commands::run(args),
+        Command::Explain(args) => commands::explain(args),
+        Command::Kernels { format } => commands::kernels(format),
+        Command::Fmt { files, write } => commands::fmt(&files, write),
+    };
+    ExitCode::from(code)
+}

@@ -8,3 +8,4 @@ pub mod object;
 pub mod page_alloc;
 pub mod pgtable;
 pub mod process_vm_access;
+pub mod shmem;

@@ -1,0 +1,272 @@
+//! The subcommands: load files, set up machines, call the explorer, hand results to the
+//! renderers. Exit status: 0 every condition holds, 1 some does not, 2 bad input.
+
+use crate::render;
+use crate::Format;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use mmlab_explore::Config;
+use mmlab_litmus as litmus;
+use mmlab_machine::check::check;
+use mmlab_machine::{replay, Machine, Verdict};
+use mmlab_mm::KernelConfig;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct RunArgs {
+    files: Vec<PathBuf>,
+    /// Kernel release (`6.1`, `debian-6.12`), or `all` for one run per change point.
+    #[arg(long)]
+    kernel: Option<String>,
+    /// One execution: thread ids in order, e.g. `P0,P1,P0`.
+    #[arg(long)]
+    schedule: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Depth-first search instead of breadth-first.
+    #[arg(long)]
+    dfs: bool,
+    /// Worker threads (1 or more).
+    #[arg(long, default_value_t = 1)]
+    workers: usize,
+    /// Partial-order reduction (sleep sets).
+    #[arg(long)]
+    por: bool,
+    /// Stop after this many distinct states (the result is then incomplete).
+    #[arg(long)]
+    max_states: Option<u64>,
+    /// Stop after this many seconds (the result is then incomplete).
+    #[arg(long)]
+    timeout: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct ExplainArgs {
+    file: PathBuf,
+    #[arg(long)]
+    kernel: Option<String>,
+    /// The schedule to explain (default: each thread in turn, to completion).
+    #[arg(long)]
+    schedule: Option<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+/// A loaded test, or the exit status 2 after printing why not.
+fn load(path: &Path) -> Result<litmus::Test, u8> {
+    let name = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|e| {
+        eprintln!("{name}: cannot read: {e}");
+        2u8
+    })?;
+    litmus::parse_and_render(&name, &source).map_err(|diagnostics| {
+        eprint!("{diagnostics}");
+        2u8
+    })
+}
+
+/// The kernels to run at: `--kernel`, else the file's `kernel` line, else the newest.
+fn kernels_for(test: &litmus::Test, flag: Option<&str>) -> Result<Vec<KernelConfig>, String> {
+    match flag {
+        Some("all") => Ok(KernelConfig::each_change_point()),
+        Some(k) => KernelConfig::parse(k).map(|k| vec![k]),
+        None => match &test.kernel {
+            Some(k) => KernelConfig::parse(&k.node.raw).map(|k| vec![k]),
+            None => Ok(vec![KernelConfig::mainline(mmlab_mm::Release::NEWEST)]),
+        },
+    }
+}
+
+/// Parses `P0,P1,P0` (or `0,1,0`).
+pub fn parse_schedule(text: &str, threads: usize) -> Result<Vec<usize>, String> {
+    text.split(',')
+        .map(|t| {
+            let t = t.trim();
+            let n = t.strip_prefix('P').unwrap_or(t);
+            match n.parse::<usize>() {
+                Ok(i) if i < threads => Ok(i),
+                _ => Err(format!(
+                    "bad schedule entry `{t}`: expected P0..P{}",
+                    threads.saturating_sub(1)
+                )),
+            }
+        })
+        .collect()
+}
+
+fn progress_config(mut config: Config) -> (Config, Option<ProgressBar>) {
+    if !std::io::stderr().is_terminal() {
+        return (config, None);
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    let b = bar.clone();
+    config = config.on_progress(move |p| {
+        b.set_message(format!(
+            "{} states, depth {}, {:.1}s",
+            p.distinct_states,
+            p.depth,
+            p.elapsed.as_secs_f64()
+        ));
+        b.tick();
+    });
+    (config, Some(bar))
+}
+
+pub fn run(args: RunArgs) -> u8 {
+    if args.files.is_empty() {
+        eprintln!("mmlab run: no test files given");
+        return 2;
+    }
+    let mut status = 0u8;
+    let mut reports = Vec::new();
+    for path in &args.files {
+        let test = match load(path) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        let configs = match kernels_for(&test, args.kernel.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return 2;
+            }
+        };
+        let schedule = match &args.schedule {
+            Some(s) => match parse_schedule(s, test.threads.len()) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!("--schedule: {e}");
+                    return 2;
+                }
+            },
+            None => None,
+        };
+        let mut runs = Vec::new();
+        for cfg in configs {
+            let machine = match Machine::new(&test, cfg) {
+                Ok(m) => m,
+                Err(e) => {
+                    eprintln!("{}: setup at {cfg}: {e}", path.display());
+                    return 2;
+                }
+            };
+            let result = match &schedule {
+                Some(s) => render::single_run(&machine, s),
+                None => {
+                    let mut config = Config::default()
+                        .workers(args.workers.max(1))
+                        .reduction(args.por);
+                    if args.dfs {
+                        config = config.depth_first();
+                    }
+                    if let Some(n) = args.max_states {
+                        config = config.max_states(n);
+                    }
+                    if let Some(t) = args.timeout {
+                        config = config.timeout(Duration::from_secs_f64(t.max(0.0)));
+                    }
+                    let (config, bar) = progress_config(config);
+                    let r = check(&machine, &config);
+                    if let Some(b) = bar {
+                        b.finish_and_clear();
+                    }
+                    match r {
+                        Ok(r) => r,
+                        Err(e) => {
+                            eprintln!("{}: {e}", path.display());
+                            return 2;
+                        }
+                    }
+                }
+            };
+            if result.conditions.iter().any(|c| c.verdict == Verdict::No) {
+                status = 1;
+            }
+            runs.push(render::Run { machine, result });
+        }
+        reports.push(render::FileReport {
+            path: path.display().to_string(),
+            runs,
+        });
+    }
+    let all = args.kernel.as_deref() == Some("all");
+    match args.format {
+        Format::Text => print!("{}", render::text::report(&reports, all)),
+        Format::Json => println!("{}", render::json::report(&reports)),
+    }
+    status
+}
+
+pub fn explain(args: ExplainArgs) -> u8 {
+    let test = match load(&args.file) {
+        Ok(t) => t,
+        Err(code) => return code,
+    };
+    let cfg = match kernels_for(&test, args.kernel.as_deref()) {
+        Ok(c) if c.len() == 1 => c[0],
+        Ok(_) => {
+            eprintln!("mmlab explain: choose one kernel");
+            return 2;
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", args.file.display());
+            return 2;
+        }
+    };
+    let machine = match Machine::new(&test, cfg) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{}: setup: {e}", args.file.display());
+            return 2;
+        }
+    };
+    let schedule = match &args.schedule {
+        Some(s) => match parse_schedule(s, test.threads.len()) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("--schedule: {e}");
+                return 2;
+            }
+        },
+        None => render::sequential_schedule(&machine),
+    };
+    let (steps, state) = replay(&machine, &schedule);
+    match args.format {
+        Format::Text => print!("{}", render::text::explain(&machine, &steps, &state)),
+        Format::Json => println!("{}", render::json::explain(&machine, &steps, &state)),
+    }
+    0
+}
+
+pub fn kernels(format: Format) -> u8 {
+    match format {
+        Format::Text => print!("{}", render::text::kernels()),
+        Format::Json => println!("{}", render::json::kernels()),
+    }
+    0
+}
+
+pub fn fmt(files: &[PathBuf], write: bool) -> u8 {
+    for path in files {
+        let test = match load(path) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        let text = litmus::format(&test);
+        if write {
+            if let Err(e) = std::fs::write(path, &text) {
+                eprintln!("{}: cannot write: {e}", path.display());
+                return 2;
+            }
+        } else {
+            print!("{text}");
+        }
+    }
+    0
+}

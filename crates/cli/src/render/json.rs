@@ -1,0 +1,55 @@
+//! JSON output. The document carries `"schema": "mmlab-run/1"` (or `mmlab-explain/1`,
+//! `mmlab-kernels/1`); docs/json.md describes each field. Fields are only ever added within
+//! a schema version.
+
+use super::FileReport;
+use mmlab_machine::{Machine, ReplayStep, State};
+use mmlab_mm::ChangePoint;
+use serde_json::{json, Value};
+
+/// The report of `mmlab run --format json`.
+pub fn report(reports: &[FileReport]) -> Value {
+    let files: Vec<Value> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "path": r.path,
+                "runs": r.runs.iter().map(|run| json!({
+                    "test": run.machine.test.name.node,
+                    "kernel": run.machine.cfg.to_string(),
+                    "result": run.result,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({ "schema": "mmlab-run/1", "files": files })
+}
+
+/// The report of `mmlab explain --format json`.
+pub fn explain(m: &Machine, steps: &[ReplayStep], last: &State) -> Value {
+    let (registers, events) = mmlab_machine::check::summarize(last);
+    json!({
+        "schema": "mmlab-explain/1",
+        "test": m.test.name.node,
+        "kernel": m.cfg.to_string(),
+        "steps": steps,
+        "final": { "registers": registers, "events": events },
+    })
+}
+
+/// The report of `mmlab kernels --format json`.
+pub fn kernels() -> Value {
+    let cps: Vec<Value> = ChangePoint::ALL
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id(),
+                "release": c.release().to_string(),
+                "commit": c.commit(),
+                "subject": c.subject(),
+                "certainty": c.certainty(),
+            })
+        })
+        .collect();
+    json!({ "schema": "mmlab-kernels/1", "change_points": cps })
+}

@@ -1,0 +1,3 @@
+//! drivers/dma-buf.
+#[allow(clippy::module_inception)] // mirrors drivers/dma-buf/dma-buf.c
+pub mod dma_buf;

@@ -1,0 +1,286 @@
+//! The generic test driver: a character device whose mmap can be set up the way any driver
+//! could (the litmus `driver` object; the oracle's test module implements the same modes).
+
+use crate::Model;
+use mmlab_mm::arch::x86::pgtable::{Level, PAGE_SIZE};
+use mmlab_mm::include::errno::Errno;
+use mmlab_mm::include::linux::mm_types::{
+    FaultInfo, MappingId, ObjId, Pfn, VmFault, VmFlags, VmOps,
+};
+use mmlab_mm::include::pfn_t::{PfnFlags, PfnT};
+use mmlab_mm::mm::object::{Backing, Extent};
+use mmlab_mm::mm::page_alloc::{Owner, DEVMEM_START};
+
+/// How the driver populates its mappings.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Insert {
+    /// ->fault calls vmf_insert_pfn.
+    Pfn,
+    /// ->fault calls vmf_insert_mixed with the pfn_t flags.
+    Mixed,
+    /// vm_insert_page of every page at mmap time.
+    Page,
+    /// ->fault returns a referenced page for the core to map.
+    FaultPage,
+    /// remap_pfn_range at mmap time.
+    Remap,
+    /// ->huge_fault calls vmf_insert_pfn_pmd.
+    Pmd,
+    /// ->huge_fault calls vmf_insert_pfn_pud.
+    Pud,
+}
+
+/// What backs the device's memory.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Memory {
+    /// alloc_pages: struct pages.
+    Ram,
+    /// A BAR: no struct page.
+    Iomem,
+    /// ZONE_DEVICE pages with a registered dev_pagemap.
+    Devmem,
+}
+
+/// A generic device object.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct GenericDevice {
+    pub pages: u64,
+    pub insert: Insert,
+    /// vma flags set at mmap; None: what the insert method needs.
+    pub vm: Option<VmFlags>,
+    pub pfn: PfnFlags,
+    pub memory: Memory,
+    pub dax: bool,
+    pub mapping: MappingId,
+}
+
+impl GenericDevice {
+    fn huge_order(&self) -> u8 {
+        match self.insert {
+            Insert::Pmd | Insert::Pud => 9,
+            _ => 0,
+        }
+    }
+
+    /// Allocates the device memory; huge-inserting drivers use order-9 compound pages.
+    pub fn create(k: &mut Model, dev: GenericDevice) -> Option<ObjId> {
+        k.call("generic_driver_probe", |k| {
+            let obj = k.new_object(Backing::new(dev.pages));
+            let dev = GenericDevice {
+                mapping: MappingId(obj.0),
+                ..dev
+            };
+            if !dev.populate(k, obj) {
+                return None;
+            }
+            k.devices
+                .objects
+                .push((obj, crate::DeviceObject::Generic(dev)));
+            Some(obj)
+        })
+    }
+
+    fn populate(&self, k: &mut Model, obj: ObjId) -> bool {
+        match self.memory {
+            Memory::Ram => {
+                let order = self.huge_order();
+                let block = 1u64 << order;
+                let mut index = 0;
+                while index < self.pages {
+                    let (order, n) = if self.pages - index >= block {
+                        (order, block)
+                    } else {
+                        (0, 1)
+                    };
+                    let Some(pfn) = k.alloc_pages(order, order > 0, Owner::Object(obj)) else {
+                        return false;
+                    };
+                    if let Some(b) = k.object_mut(obj) {
+                        b.add(index, pfn, n);
+                    }
+                    index += n;
+                }
+            }
+            Memory::Iomem => {
+                let pfn = k.devices.alloc_vram(self.pages, Level::Pmd.pages());
+                k.mem
+                    .update(pfn, self.pages, |f| f.owner = Owner::Object(obj));
+                if let Some(b) = k.object_mut(obj) {
+                    b.add(0, pfn, self.pages);
+                }
+            }
+            Memory::Devmem => {
+                let used: u64 = k.pgmaps.iter().map(|m| m.pages.div_ceil(512) * 512).sum();
+                let pfn = DEVMEM_START.offset(used);
+                k.memremap_pages(pfn, self.pages);
+                k.mem
+                    .update(pfn, self.pages, |f| f.owner = Owner::Object(obj));
+                if let Some(b) = k.object_mut(obj) {
+                    b.add(0, pfn, self.pages);
+                }
+            }
+        }
+        true
+    }
+
+    /// The vma flags the driver sets: the explicit `vm=` set, else what its insert method
+    /// needs.
+    fn vm_flags(&self) -> VmFlags {
+        self.vm.unwrap_or(match self.insert {
+            Insert::Pfn | Insert::Pmd | Insert::Pud => VmFlags::PFNMAP,
+            Insert::Mixed => VmFlags::MIXEDMAP,
+            Insert::Page | Insert::FaultPage | Insert::Remap => VmFlags::empty(),
+        })
+    }
+
+    /// The driver's ->mmap.
+    pub fn mmap(&self, k: &mut Model, obj: ObjId, vi: usize) -> Result<(), Errno> {
+        k.call("generic_driver_mmap", |k| {
+            k.vmas[vi].flags |= self.vm_flags();
+            k.vmas[vi].dax = self.dax;
+            k.vmas[vi].ops = VmOps {
+                fault: !matches!(self.insert, Insert::Page | Insert::Remap),
+                huge_fault: matches!(self.insert, Insert::Pmd | Insert::Pud),
+                pfn_mkwrite: false,
+                page_mkwrite: false,
+            };
+            let vma = k.vmas[vi].clone();
+            match self.insert {
+                Insert::Page => {
+                    for i in 0..vma.pages() {
+                        let Some(pfn) = k.object_pfn(obj, vma.pgoff + i) else {
+                            return Err(Errno::EINVAL);
+                        };
+                        k.vm_insert_page(vi, vma.start + i * PAGE_SIZE, pfn)?;
+                    }
+                }
+                Insert::Remap => {
+                    let Some(pfn) = k.object_pfn(obj, vma.pgoff) else {
+                        return Err(Errno::EINVAL);
+                    };
+                    k.remap_pfn_range(vi, vma.start, pfn, vma.pages())?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+
+    /// The driver's ->fault.
+    pub fn fault(&self, k: &mut Model, obj: ObjId, vmf: &FaultInfo) -> (VmFault, Option<Pfn>) {
+        k.call("generic_driver_fault", |k| {
+            let Some(pfn) = k.object_pfn(obj, vmf.pgoff) else {
+                return (VmFault::SIGBUS, None);
+            };
+            let vma = k.vmas[vmf.vma].clone();
+            match self.insert {
+                Insert::FaultPage => {
+                    k.get_page(pfn);
+                    (VmFault::empty(), Some(pfn))
+                }
+                Insert::Mixed => (
+                    k.vmf_insert_mixed(vmf.vma, vmf.address, PfnT::new(pfn, self.pfn), false),
+                    None,
+                ),
+                Insert::Pmd | Insert::Pud if vma.flags.contains(VmFlags::MIXEDMAP) => (
+                    k.vmf_insert_mixed(vmf.vma, vmf.address, PfnT::new(pfn, self.pfn), false),
+                    None,
+                ),
+                _ => (k.vmf_insert_pfn(vmf.vma, vmf.address, pfn), None),
+            }
+        })
+    }
+
+    /// The driver's ->huge_fault: a huge entry when the level is the driver's, the part of
+    /// the object is in range, aligned and contiguous.
+    pub fn huge_fault(&self, k: &mut Model, obj: ObjId, vmf: &FaultInfo, level: Level) -> VmFault {
+        k.call("generic_driver_huge_fault", |k| {
+            let wanted = if self.insert == Insert::Pud {
+                Level::Pud
+            } else {
+                Level::Pmd
+            };
+            if level != wanted {
+                return VmFault::FALLBACK;
+            }
+            let size = level.pages();
+            let first = vmf.pgoff & !(size - 1);
+            if first + size > self.pages {
+                return VmFault::FALLBACK;
+            }
+            let Some(pfn) = k.object_pfn(obj, first) else {
+                return VmFault::FALLBACK;
+            };
+            let contiguous = k.object(obj).is_some_and(|b| {
+                b.extents
+                    .iter()
+                    .any(|e: &Extent| e.index <= first && first + size <= e.index + e.count)
+            });
+            if pfn.0 % size != 0 || !contiguous {
+                k.note(|| "not aligned or not contiguous: fallback".into());
+                return VmFault::FALLBACK;
+            }
+            k.vmf_insert_pfn_huge(vmf, level, PfnT::new(pfn, self.pfn), vmf.write())
+        })
+    }
+
+    /// The driver moves its memory: unmap, copy to new memory of the same kind, free the old.
+    pub fn evict(&self, k: &mut Model, obj: ObjId) {
+        k.call("generic_driver_evict", |k| {
+            k.unmap_mapping_range(self.mapping, 0, self.pages);
+            let old: Vec<u8> = (0..self.pages)
+                .map(|i| k.object_content(obj, i).unwrap_or(0))
+                .collect();
+            let extents = match k.object_mut(obj) {
+                Some(b) => b.clear(),
+                None => return,
+            };
+            if !self.populate(k, obj) {
+                return;
+            }
+            for (i, value) in old.into_iter().enumerate() {
+                if let Some(pfn) = k.object_pfn(obj, i as u64) {
+                    k.mem.update(pfn, 1, |f| f.content = value);
+                }
+            }
+            self.free(k, &extents);
+        })
+    }
+
+    /// The object is released: unmap and free its memory.
+    pub fn destroy(&self, k: &mut Model, obj: ObjId) {
+        k.call("generic_driver_release", |k| {
+            k.unmap_mapping_range(self.mapping, 0, self.pages);
+            let extents = match k.object_mut(obj) {
+                Some(b) => {
+                    b.destroyed = true;
+                    b.clear()
+                }
+                None => return,
+            };
+            self.free(k, &extents);
+        })
+    }
+
+    fn free(&self, k: &mut Model, extents: &[Extent]) {
+        for e in extents {
+            match self.memory {
+                Memory::Ram => {
+                    let order = if e.count >= 512 && self.huge_order() == 9 {
+                        9
+                    } else {
+                        0
+                    };
+                    let mut at = 0;
+                    while at < e.count {
+                        k.__free_pages(e.pfn.offset(at), order);
+                        at += 1u64 << order;
+                    }
+                }
+                Memory::Iomem | Memory::Devmem => {
+                    k.mem.update(e.pfn, e.count, |f| f.owner = Owner::Device);
+                }
+            }
+        }
+    }
+}

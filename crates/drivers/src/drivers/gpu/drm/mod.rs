@@ -1,0 +1,2 @@
+//! drivers/gpu/drm.
+pub mod ttm;

@@ -1,0 +1,159 @@
+//! drivers/gpu/drm/ttm/ttm_bo.c: buffer objects, their placement, and moves between system
+//! memory and VRAM.
+
+use super::ttm_pool::{ttm_pool_alloc, ttm_pool_free};
+use crate::{DeviceObject, Model};
+use mmlab_mm::include::linux::mm_types::{MappingId, ObjId};
+use mmlab_mm::include::pfn_t::PfnFlags;
+use mmlab_mm::mm::object::{Backing, Extent};
+use mmlab_mm::mm::page_alloc::{Owner, PhysMem};
+use mmlab_mm::Level;
+
+/// Where a buffer object's backing lives.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Placement {
+    System,
+    Vram,
+}
+
+/// Page caching of system pages.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Caching {
+    Cached,
+    WriteCombined,
+    Uncached,
+}
+
+/// A TTM buffer object.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+pub struct TtmBo {
+    pub pages: u64,
+    pub place: Placement,
+    pub caching: Caching,
+    /// The huge entry size a vmwgfx-style ->huge_fault inserts, if any.
+    pub huge: Option<Level>,
+    /// The pfn_t flags of the huge insert (PFN_DEV as TTM did; PFN_DEV|PFN_MAP proposed).
+    pub huge_pfn: PfnFlags,
+    /// The DRM device's address space (drm_vma_node): what eviction unmaps.
+    pub mapping: MappingId,
+}
+
+impl TtmBo {
+    fn pooled(&self) -> bool {
+        self.caching != Caching::Cached
+    }
+}
+
+/// Creates a buffer object and populates its backing. Returns None without memory.
+pub fn ttm_bo_create(k: &mut Model, bo: TtmBo) -> Option<ObjId> {
+    k.call("ttm_bo_init", |k| {
+        let obj = k.new_object(Backing::new(bo.pages));
+        let bo = TtmBo {
+            mapping: MappingId(obj.0),
+            ..bo
+        };
+        if !populate(k, obj, &bo, bo.place) {
+            return None;
+        }
+        k.devices.objects.push((obj, DeviceObject::Ttm(bo)));
+        Some(obj)
+    })
+}
+
+fn populate(k: &mut Model, obj: ObjId, bo: &TtmBo, place: Placement) -> bool {
+    match place {
+        Placement::System => ttm_pool_alloc(k, obj, bo.pages, bo.pooled()),
+        Placement::Vram => {
+            let align = if bo.pages >= Level::Pmd.pages() {
+                Level::Pmd.pages()
+            } else {
+                1
+            };
+            let pfn = k.devices.alloc_vram(bo.pages, align);
+            k.mem
+                .update(pfn, bo.pages, |f| f.owner = Owner::Object(obj));
+            if let Some(b) = k.object_mut(obj) {
+                b.add(0, pfn, bo.pages);
+            }
+            k.note(|| format!("VRAM at pfn {pfn}"));
+            true
+        }
+    }
+}
+
+fn release_backing(k: &mut Model, bo: &TtmBo, extents: &[Extent]) {
+    match bo.place {
+        Placement::System => ttm_pool_free(k, extents, bo.pooled()),
+        Placement::Vram => {
+            for e in extents {
+                k.mem.update(e.pfn, e.count, |f| f.owner = Owner::Device);
+            }
+        }
+    }
+}
+
+/// ttm_bo_unmap_virtual: drm_vma_node_unmap → unmap_mapping_range over the whole object.
+pub fn ttm_bo_unmap_virtual(k: &mut Model, bo: &TtmBo) {
+    k.call("ttm_bo_unmap_virtual", |k| {
+        k.unmap_mapping_range(bo.mapping, 0, bo.pages);
+    })
+}
+
+/// ttm_bo_handle_move_mem: unmap every CPU mapping, copy into new backing at `to`, release
+/// the old backing.
+pub fn ttm_bo_move(k: &mut Model, obj: ObjId, to: Option<Placement>) {
+    k.call("ttm_bo_handle_move_mem", |k| {
+        let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
+            return;
+        };
+        let to = to.unwrap_or(match bo.place {
+            Placement::System => Placement::Vram,
+            Placement::Vram => Placement::System,
+        });
+        ttm_bo_unmap_virtual(k, &bo);
+        let old: Vec<(u64, u8)> = (0..bo.pages)
+            .map(|i| (i, k.object_content(obj, i).unwrap_or(0)))
+            .collect();
+        let old_extents = match k.object_mut(obj) {
+            Some(b) => b.clear(),
+            None => return,
+        };
+        if !populate(k, obj, &bo, to) {
+            return;
+        }
+        k.call("ttm_bo_move_memcpy", |k| {
+            for (i, value) in old {
+                if let Some(pfn) = k.object_pfn(obj, i) {
+                    k.mem.update(pfn, 1, |f| f.content = value);
+                }
+            }
+        });
+        release_backing(k, &bo, &old_extents);
+        if let Some(DeviceObject::Ttm(b)) = k.devices.get_mut(obj) {
+            b.place = to;
+        }
+    })
+}
+
+/// ttm_bo_put → release: unmap, free the backing.
+pub fn ttm_bo_destroy(k: &mut Model, obj: ObjId) {
+    k.call("ttm_bo_release", |k| {
+        let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
+            return;
+        };
+        ttm_bo_unmap_virtual(k, &bo);
+        let extents = match k.object_mut(obj) {
+            Some(b) => {
+                b.destroyed = true;
+                b.clear()
+            }
+            None => return,
+        };
+        release_backing(k, &bo, &extents);
+    })
+}
+
+/// Whether a pfn of a TTM object is system memory with a struct page.
+pub fn has_struct_page(pfn: mmlab_mm::Pfn) -> bool {
+    PhysMem::pfn_valid(pfn)
+}

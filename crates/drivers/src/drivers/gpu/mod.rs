@@ -1,0 +1,2 @@
+//! drivers/gpu.
+pub mod drm;

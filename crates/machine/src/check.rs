@@ -1,0 +1,133 @@
+//! Running a test over every interleaving and judging its conditions: the distinct final
+//! states with their execution counts, and for each condition its verdict with the minimal
+//! execution that shows it (fewest steps, then fewest context switches).
+
+use crate::build::Machine;
+use crate::conditions::{evaluate, Verdict};
+use crate::state::State;
+use mmlab_explore::{explore, Config, Exploration};
+use mmlab_litmus as ast;
+use mmlab_mm::Event;
+use serde::Serialize;
+
+/// One distinct final outcome: the registers and events (kernel states that agree on them
+/// are merged, as herd7 shows final register values).
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FinalState {
+    /// `P0:r0=512`, … for every register set, and `P1:SIGBUS` for killed threads.
+    pub registers: Vec<String>,
+    pub events: Vec<&'static str>,
+    pub executions: u128,
+}
+
+/// The verdict on one condition.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConditionResult {
+    pub text: String,
+    pub verdict: Verdict,
+    /// For a satisfied `exists`, or a failed `forbid`/`forall`: the minimal execution.
+    pub witness: Option<Vec<usize>>,
+}
+
+/// Everything a run found.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckResult {
+    pub finals: Vec<FinalState>,
+    pub conditions: Vec<ConditionResult>,
+    pub complete: bool,
+    pub distinct_states: u64,
+    pub transitions: u64,
+    pub max_depth: usize,
+    pub elapsed_ms: f64,
+    pub states_per_sec: f64,
+    pub bytes_per_state: f64,
+    pub collision_probability: f64,
+}
+
+/// The registers and events of a final state, as shown to users.
+pub fn summarize(s: &State) -> (Vec<String>, Vec<&'static str>) {
+    let mut regs = Vec::new();
+    for (i, t) in s.threads.iter().enumerate() {
+        for (r, v) in t.regs.iter().enumerate() {
+            if let Some(v) = v {
+                regs.push(format!("P{i}:r{r}={v}"));
+            }
+        }
+        if let Some(sig) = t.killed {
+            regs.push(format!("P{i}:{sig}"));
+        }
+    }
+    let events = s.kernel.events.events().map(Event::name).collect();
+    (regs, events)
+}
+
+fn quantifier(q: ast::Quantifier) -> &'static str {
+    match q {
+        ast::Quantifier::Exists => "exists",
+        ast::Quantifier::Forbid => "forbid",
+        ast::Quantifier::Forall => "forall",
+    }
+}
+
+/// Judges the conditions over an exploration's terminal states.
+pub fn judge(m: &Machine, x: &Exploration<State>) -> Vec<ConditionResult> {
+    m.test
+        .conditions
+        .iter()
+        .map(|c| {
+            let text = format!("{} {}", quantifier(c.quantifier), ast::format_expr(&c.expr));
+            let (verdict, witness) = match c.quantifier {
+                ast::Quantifier::Exists => match x.minimal_terminal(|s| evaluate(m, s, &c.expr)) {
+                    Some(t) => (Verdict::Ok, Some(t.witness.threads.clone())),
+                    None => (Verdict::No, None),
+                },
+                ast::Quantifier::Forbid => match x.minimal_terminal(|s| evaluate(m, s, &c.expr)) {
+                    Some(t) => (Verdict::No, Some(t.witness.threads.clone())),
+                    None => (Verdict::Ok, None),
+                },
+                ast::Quantifier::Forall => match x.minimal_terminal(|s| !evaluate(m, s, &c.expr)) {
+                    Some(t) => (Verdict::No, Some(t.witness.threads.clone())),
+                    None => (Verdict::Ok, None),
+                },
+            };
+            ConditionResult {
+                text,
+                verdict,
+                witness,
+            }
+        })
+        .collect()
+}
+
+/// Explores every interleaving and judges the test.
+pub fn check(m: &Machine, config: &Config) -> Result<CheckResult, String> {
+    let x = explore(m, config).map_err(|e| e.to_string())?;
+    let mut finals: Vec<FinalState> = Vec::new();
+    for t in &x.terminals {
+        let (registers, events) = summarize(&t.state);
+        match finals
+            .iter_mut()
+            .find(|f| f.registers == registers && f.events == events)
+        {
+            Some(f) => f.executions += t.executions,
+            None => finals.push(FinalState {
+                registers,
+                events,
+                executions: t.executions,
+            }),
+        }
+    }
+    finals.sort_by(|a, b| (&a.registers, &a.events).cmp(&(&b.registers, &b.events)));
+    Ok(CheckResult {
+        conditions: judge(m, &x),
+        finals,
+        complete: x.complete,
+        distinct_states: x.distinct_states,
+        transitions: x.transitions,
+        max_depth: x.max_depth,
+        elapsed_ms: x.elapsed.as_secs_f64() * 1000.0,
+        states_per_sec: x.states_per_sec,
+        bytes_per_state: x.bytes_per_state,
+        collision_probability: x.collision_probability,
+    })
+}

@@ -1,0 +1,71 @@
+//! Replaying one schedule with tracing on, to explain it step by step.
+
+use crate::build::Machine;
+use crate::state::State;
+use mmlab_explore::Model;
+use mmlab_mm::trace::TraceLine;
+
+/// One step of a replayed execution.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ReplayStep {
+    pub thread: usize,
+    /// The operation's text, e.g. `r0 = pin_user_pages_fast m0 pages=512 write`.
+    pub op: String,
+    pub trace: Vec<TraceLine>,
+}
+
+/// Runs `schedule` (thread ids) from the initial state with tracing; steps of threads that
+/// cannot move are skipped. Returns the steps and the final state.
+pub fn replay(m: &Machine, schedule: &[usize]) -> (Vec<ReplayStep>, State) {
+    let mut state = m.init.clone();
+    state.kernel.trace.enable();
+    let mut steps = Vec::new();
+    for &thread in schedule {
+        if !m.enabled(&state, thread) {
+            continue;
+        }
+        let pc = state.threads[thread].pc as usize;
+        let op = m.op_texts[thread].get(pc).cloned().unwrap_or_default();
+        state = m.step(&state, thread);
+        steps.push(ReplayStep {
+            thread,
+            op,
+            trace: state.kernel.trace.take(),
+        });
+    }
+    (steps, state)
+}
+
+impl Model for Machine {
+    type State = State;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.init.clone()]
+    }
+
+    fn threads(&self) -> usize {
+        self.threads.len()
+    }
+
+    fn enabled(&self, s: &State, thread: usize) -> bool {
+        let Some(t) = s.threads.get(thread) else {
+            return false;
+        };
+        t.killed.is_none() && (t.pc as usize) < self.threads[thread].len()
+    }
+
+    fn step(&self, s: &State, thread: usize) -> State {
+        let mut next = s.clone();
+        let pc = next.threads[thread].pc as usize;
+        if let Some(op) = self.threads[thread].get(pc) {
+            let mut t = std::mem::take(&mut next.threads[thread]);
+            crate::exec::run_op(&mut next.kernel, &mut t, thread as u8, op);
+            t.pc += 1;
+            next.threads[thread] = t;
+        }
+        if (0..self.threads.len()).all(|i| !self.enabled(&next, i)) {
+            next.kernel.check_leaks();
+        }
+        next
+    }
+}
