@@ -1,16 +1,22 @@
 //! Breadth-first search by layers, on one core or several.
 //!
 //! Layer d holds the full states first reached after d steps. Expanding a layer produces
-//! successors, which are routed by fingerprint to one of [`SHARDS`] shards; each shard owns its
-//! part of the visited set and of the next layer, so shards merge in parallel without locks.
-//! Merging is commutative (counts add, sleep sets intersect, witnesses take the minimum), so the
-//! result does not depend on the worker count or on scheduling.
+//! successors, routed by fingerprint to one of [`SHARDS`] shards. When the layer is done, each
+//! shard folds its successors together (counts add, sleep sets intersect, witnesses take the
+//! minimum) and checks them against its part of the visited set; shards are independent, so
+//! they merge in parallel without locks. Folding is commutative and ties are broken by
+//! expansion order, so the result does not depend on the worker count or on scheduling.
+//!
+//! Why merge per shard after the layer rather than as successors come: a shard's visited set,
+//! layer index and new entries are 1/64 of the whole, so they stay in cache while the shard
+//! merges, instead of costing a cache miss each per successor. The price is that a layer's
+//! successors are buffered before they are deduplicated (memory ≈ branching × next layer).
 //!
 //! Counting executions: when every execution to a state has the same length (true when each
 //! step advances a thread's program counter), all of a state's predecessors are in the layer
 //! just before it, so its count (sum over predecessors) is complete before it is expanded.
-//! A successor that is already in the visited set from an earlier layer breaks that property
-//! (or reveals a cycle); it is flagged as `nonuniform` and the caller recounts exactly.
+//! A successor already in the visited set from an earlier layer breaks that property (or
+//! reveals a cycle); it is flagged as `nonuniform` and the caller recounts exactly.
 
 use crate::config::Budget;
 use crate::fingerprint::{fingerprint, Fingerprint};
@@ -21,24 +27,24 @@ use crate::Model;
 use rayon::prelude::*;
 
 /// Entries expanded by one task.
-const CHUNK: usize = 512;
-/// Chunks per worker between two merges (and limit checks).
-const CHUNKS_PER_BATCH: usize = 8;
+const CHUNK: usize = 2048;
+/// Chunks per worker between two limit checks.
+const CHUNKS_PER_BATCH: usize = 4;
 
 struct Entry<S> {
     fp: Fingerprint,
-    state: S,
     count: u128,
     sleep: u64,
     candidates: Candidates,
+    state: S,
 }
 
 struct Successor<S> {
     fp: Fingerprint,
-    state: S,
     count: u128,
     sleep: u64,
     witness: Witness,
+    state: S,
 }
 
 /// A terminal state as found by a search, before conversion to the public report.
@@ -50,6 +56,7 @@ pub(crate) struct FoundTerminal<S> {
 }
 
 struct ChunkOut<S> {
+    /// One buffer per shard.
     buckets: Vec<Vec<Successor<S>>>,
     terminals: Vec<FoundTerminal<S>>,
     transitions: u64,
@@ -57,8 +64,13 @@ struct ChunkOut<S> {
 
 struct Shard<S> {
     visited: FingerprintSet,
-    /// Fingerprint → index in `next`, for the layer being built.
+    /// Fingerprint → index in `next` while merging.
     index: FpTable<u32>,
+    /// Successors of the layer being expanded, one buffer per expanded chunk, in chunk order.
+    incoming: Vec<Vec<Successor<S>>>,
+    /// Emptied successor buffers, handed back to expansion to save allocations.
+    spare: Vec<Vec<Successor<S>>>,
+    /// This shard's part of the layer to expand next.
     next: Vec<Entry<S>>,
     nonuniform: bool,
 }
@@ -68,14 +80,25 @@ impl<S> Shard<S> {
         Shard {
             visited: FingerprintSet::new(),
             index: FpTable::new(),
+            incoming: Vec::new(),
+            spare: Vec::new(),
             next: Vec::new(),
             nonuniform: false,
         }
     }
 
-    fn merge(&mut self, incoming: Vec<Vec<Successor<S>>>) {
-        for bucket in incoming {
-            for s in bucket {
+    fn pending(&self) -> usize {
+        self.incoming.iter().map(Vec::len).sum()
+    }
+
+    /// Folds the buffered successors into `next` (new states only), marking them visited.
+    fn merge(&mut self) {
+        let total = self.pending();
+        self.index.clear_for(total);
+        self.next.clear();
+        let mut incoming = std::mem::take(&mut self.incoming);
+        for mut bucket in incoming.drain(..) {
+            for s in bucket.drain(..) {
                 if let Some(i) = self.index.get(s.fp) {
                     let e = &mut self.next[i as usize];
                     e.count = e.count.saturating_add(s.count);
@@ -85,17 +108,19 @@ impl<S> Shard<S> {
                     *self.index.insert(s.fp).1 = self.next.len() as u32;
                     self.next.push(Entry {
                         fp: s.fp,
-                        state: s.state,
                         count: s.count,
                         sleep: s.sleep,
                         candidates: Candidates::one(s.witness),
+                        state: s.state,
                     });
                 } else {
                     // Seen in an earlier layer: a longer path to a known state (or a cycle).
                     self.nonuniform = true;
                 }
             }
+            self.spare.push(bucket);
         }
+        self.incoming = incoming;
     }
 }
 
@@ -113,10 +138,15 @@ fn expand_chunk<M: Model>(
     model: &M,
     chunk: &[Entry<M::State>],
     reduce: bool,
+    mut buckets: Vec<Vec<Successor<M::State>>>,
 ) -> ChunkOut<M::State> {
     let threads = model.threads();
+    // Room for an even spread of successors, so buckets rarely reallocate.
+    for b in buckets.iter_mut() {
+        b.reserve(chunk.len() * threads / SHARDS);
+    }
     let mut out = ChunkOut {
-        buckets: (0..SHARDS).map(|_| Vec::new()).collect(),
+        buckets,
         terminals: Vec::new(),
         transitions: 0,
     };
@@ -161,21 +191,6 @@ fn expand_chunk<M: Model>(
     out
 }
 
-/// Regroups per-chunk buckets into per-shard lists, keeping chunk order (determinism).
-fn by_shard<S>(outs: &mut [ChunkOut<S>]) -> Vec<Vec<Vec<Successor<S>>>> {
-    let mut per_shard: Vec<Vec<Vec<Successor<S>>>> = (0..SHARDS)
-        .map(|_| Vec::with_capacity(outs.len()))
-        .collect();
-    for out in outs.iter_mut() {
-        for (shard, bucket) in out.buckets.drain(..).enumerate() {
-            if !bucket.is_empty() {
-                per_shard[shard].push(bucket);
-            }
-        }
-    }
-    per_shard
-}
-
 pub(crate) fn run<M: Model>(
     model: &M,
     workers: usize,
@@ -200,69 +215,90 @@ pub(crate) fn run<M: Model>(
         nonuniform: false,
     };
 
-    let mut init_buckets: Vec<Vec<Successor<M::State>>> = (0..SHARDS).map(|_| Vec::new()).collect();
     for (i, state) in model.init_states().into_iter().enumerate() {
         let fp = fingerprint(&state);
-        init_buckets[shard_of(fp)].push(Successor {
+        shards[shard_of(fp)].incoming.push(vec![Successor {
             fp,
             state,
             count: 1,
             sleep: 0,
             witness: Witness::start(i as u32),
-        });
+        }]);
     }
-    for (shard, bucket) in shards.iter_mut().zip(init_buckets) {
-        shard.merge(vec![bucket]);
+    for shard in shards.iter_mut() {
+        shard.merge();
     }
 
+    // Each shard's layer being expanded; it swaps buffers with `Shard::next`.
+    let mut layers: Vec<Vec<Entry<M::State>>> = (0..SHARDS).map(|_| Vec::new()).collect();
     let mut depth = 0usize;
-    let batch = CHUNK * CHUNKS_PER_BATCH * workers.max(1);
+    let chunks_per_batch = CHUNKS_PER_BATCH * workers.max(1);
+    let max_states = budget.max_states();
     'layers: loop {
-        let mut layer = Vec::new();
-        for shard in shards.iter_mut() {
-            layer.append(&mut shard.next);
-            shard.index.clear();
+        for (layer, shard) in layers.iter_mut().zip(shards.iter_mut()) {
+            std::mem::swap(layer, &mut shard.next);
         }
         run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
-        if layer.is_empty() {
+        if layers.iter().all(|l| l.is_empty()) {
             break;
         }
         run.max_depth = depth;
-        for part in layer.chunks(batch) {
-            let mut outs: Vec<ChunkOut<M::State>> = match &pool {
-                Some(pool) => pool.install(|| {
-                    part.par_chunks(CHUNK)
-                        .map(|c| expand_chunk(model, c, reduce))
+        let chunks: Vec<&[Entry<M::State>]> = layers.iter().flat_map(|l| l.chunks(CHUNK)).collect();
+        let mut buffered = 0u64;
+        let mut stop = false;
+        for batch in chunks.chunks(chunks_per_batch) {
+            let buffers: Vec<Vec<Vec<Successor<M::State>>>> = batch
+                .iter()
+                .map(|_| {
+                    shards
+                        .iter_mut()
+                        .map(|s| s.spare.pop().unwrap_or_default())
                         .collect()
-                }),
-                None => part
-                    .chunks(CHUNK)
-                    .map(|c| expand_chunk(model, c, reduce))
-                    .collect(),
+                })
+                .collect();
+            let expand = |(chunk, buckets): (&&[Entry<M::State>], _)| {
+                expand_chunk(model, chunk, reduce, buckets)
             };
-            for out in outs.iter_mut() {
+            let outs: Vec<ChunkOut<M::State>> = match &pool {
+                Some(pool) => pool.install(|| batch.par_iter().zip(buffers).map(expand).collect()),
+                None => batch.iter().zip(buffers).map(expand).collect(),
+            };
+            for mut out in outs {
                 run.transitions += out.transitions;
                 run.terminals.append(&mut out.terminals);
+                for (shard, bucket) in shards.iter_mut().zip(out.buckets) {
+                    buffered += bucket.len() as u64;
+                    if bucket.is_empty() {
+                        shard.spare.push(bucket);
+                    } else {
+                        shard.incoming.push(bucket);
+                    }
+                }
             }
-            let per_shard = by_shard(&mut outs);
-            match &pool {
-                Some(pool) => pool.install(|| {
-                    shards
-                        .par_iter_mut()
-                        .zip(per_shard)
-                        .for_each(|(shard, incoming)| shard.merge(incoming))
-                }),
-                None => shards
-                    .iter_mut()
-                    .zip(per_shard)
-                    .for_each(|(shard, incoming)| shard.merge(incoming)),
-            }
-            run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
-            if !budget.check(run.distinct, run.transitions, depth) {
-                break 'layers;
+            // Buffered successors bound the new distinct states from above, so stopping on
+            // them never overshoots the state limit by more than one batch.
+            let bound = run.distinct + buffered;
+            if max_states.is_some_and(|m| bound >= m)
+                || !budget.check(run.distinct, run.transitions, depth)
+            {
+                stop = true;
+                break;
             }
         }
+        match &pool {
+            Some(pool) => pool.install(|| shards.par_iter_mut().for_each(Shard::merge)),
+            None => shards.iter_mut().for_each(Shard::merge),
+        }
+        for layer in layers.iter_mut() {
+            layer.clear();
+        }
         depth += 1;
+        if stop {
+            run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
+            budget.check(run.distinct, run.transitions, depth);
+            budget.stop_if_unfinished(shards.iter().any(|s| !s.next.is_empty()));
+            break 'layers;
+        }
     }
     run.nonuniform = shards.iter().any(|s| s.nonuniform);
     run.visited_bytes = shards.iter().map(|s| s.visited.bytes()).sum();

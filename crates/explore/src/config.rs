@@ -101,6 +101,17 @@ impl<'a> Budget<'a> {
         }
     }
 
+    pub fn max_states(&self) -> Option<u64> {
+        self.config.max_states
+    }
+
+    /// Records that the state limit stopped a search that still had work (`unfinished`).
+    pub fn stop_if_unfinished(&mut self, unfinished: bool) {
+        if unfinished && self.stopped.is_none() {
+            self.stopped = Some(StopReason::MaxStates);
+        }
+    }
+
     /// Whether the search may go on; reports progress when due.
     pub fn check(&mut self, distinct: u64, transitions: u64, depth: usize) -> bool {
         if self.stopped.is_some() {

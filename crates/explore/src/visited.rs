@@ -38,12 +38,16 @@ impl<V: Copy + Default> FpTable<V> {
 
     /// A table that holds `expected` entries without growing.
     pub fn with_capacity(expected: usize) -> Self {
-        let cap = (expected.saturating_mul(MAX_LOAD_DEN) / MAX_LOAD_NUM + 1).max(MIN_CAPACITY);
+        let cap = Self::capacity_for(expected);
         FpTable {
             keys: vec![EMPTY; cap],
             values: vec![V::default(); cap],
             len: 0,
         }
+    }
+
+    fn capacity_for(expected: usize) -> usize {
+        (expected.saturating_mul(MAX_LOAD_DEN) / MAX_LOAD_NUM + 1).max(MIN_CAPACITY)
     }
 
     pub fn len(&self) -> usize {
@@ -58,6 +62,17 @@ impl<V: Copy + Default> FpTable<V> {
     pub fn clear(&mut self) {
         self.keys.fill(EMPTY);
         self.len = 0;
+    }
+
+    /// Forgets every entry and makes room for `expected` entries (shrinking a much larger
+    /// table, so clearing stays proportional to the expected use).
+    pub fn clear_for(&mut self, expected: usize) {
+        let wanted = Self::capacity_for(expected);
+        if self.keys.len() < wanted || self.keys.len() > 4 * wanted {
+            *self = Self::with_capacity(expected);
+        } else {
+            self.clear();
+        }
     }
 
     /// Heap bytes held by the table.
@@ -88,6 +103,13 @@ impl<V: Copy + Default> FpTable<V> {
                 i = 0;
             }
         }
+    }
+
+    /// Hints the CPU to start loading the slot where `fp` lives: the merge loop issues this a
+    /// few successors ahead, so the cache misses of a batch overlap instead of queueing.
+    #[inline]
+    pub fn prefetch(&self, fp: Fingerprint) {
+        prefetch(self.keys.as_ptr().wrapping_add(self.home(fp)));
     }
 
     pub fn contains(&self, fp: Fingerprint) -> bool {
@@ -137,6 +159,19 @@ impl<V: Copy + Default> FpTable<V> {
             }
         }
     }
+}
+
+/// Starts loading the cache line at `p` (a hint: never faults, does nothing off x86-64).
+#[inline]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is only a hint; it does not dereference `p` and cannot fault.
+    #[allow(unused_unsafe)]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// Number of independent shards of the visited set. Shard = low bits of the fingerprint,

@@ -93,22 +93,30 @@ impl Candidates {
                 Ordering::Equal => {}
             }
         }
+        // An extension adds at most one switch, so a candidate more than one switch worse than
+        // the best can never win.
+        let min = self.items.iter().map(|c| c.switches).min();
+        if min.is_some_and(|m| w.switches > m + 1) {
+            return;
+        }
+        let improves_min = min.is_some_and(|m| w.switches < m);
         let last = w.trace.last().copied();
         if let Some(same) = self
             .items
             .iter_mut()
             .find(|c| c.trace.last().copied() == last)
         {
-            if w < *same {
-                *same = w;
+            if w >= *same {
+                return;
             }
+            *same = w;
         } else {
             self.items.push(w);
         }
-        // An extension adds at most one switch, so a candidate more than one switch worse than
-        // the best can never win.
-        let best = self.items.iter().map(|c| c.switches).min().unwrap_or(0);
-        self.items.retain(|c| c.switches <= best + 1);
+        if improves_min {
+            let best = self.items.iter().map(|c| c.switches).min().unwrap_or(0);
+            self.items.retain(|c| c.switches <= best + 1);
+        }
     }
 
     /// The minimal execution reaching this state.
