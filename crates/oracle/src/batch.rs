@@ -112,13 +112,15 @@ pub fn run_guest_tests(
     let guest = build::build_guest()?;
     let script = render_script(tests);
     let initrd = build::build_initramfs(cache, &install, &module, &guest, &script)?;
-    let result = boot_until_done(&install, &initrd, tests, config);
+    let image = crate::vmlinux::boot_image(cache, &install);
+    let result = boot_until_done(&install, &image, &initrd, tests, config);
     let _ = std::fs::remove_file(&initrd);
     result
 }
 
 fn boot_until_done(
     install: &KernelInstall,
+    image: &std::path::Path,
     initrd: &std::path::Path,
     tests: &[GuestTest],
     config: &BootConfig,
@@ -128,13 +130,8 @@ fn boot_until_done(
     let mut release = String::new();
     let mut first = 0usize;
     while first < tests.len() {
-        let boot = qemu::boot(
-            &install.vmlinuz,
-            initrd,
-            &format!("mmlab.first={first}"),
-            config,
-        )
-        .with_context(|| format!("booting kernel {}", install.kernel))?;
+        let boot = qemu::boot(image, initrd, &format!("mmlab.first={first}"), config)
+            .with_context(|| format!("booting kernel {}", install.kernel))?;
         let parsed = console::parse(&boot.lines);
         if let Some(r) = parsed.boot_log.iter().find_map(|l| l.strip_prefix("boot ")) {
             release = r.split_whitespace().next().unwrap_or("").to_string();

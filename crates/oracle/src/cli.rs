@@ -180,7 +180,15 @@ fn run_litmus(args: &[String]) -> Result<()> {
             );
         }
         for o in &summary.outcomes {
-            println!("-- {} [{}]: {:?}", o.test, o.schedule, o.status);
+            let ms = o
+                .result
+                .as_ref()
+                .map(|r| r.elapsed_us as f64 / 1000.0)
+                .unwrap_or(0.0);
+            println!(
+                "-- {} [{}]: {:?} ({ms:.0} ms)",
+                o.test, o.schedule, o.status
+            );
             if let Some(r) = &o.result {
                 let regs: Vec<String> = r
                     .registers

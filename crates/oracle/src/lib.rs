@@ -21,6 +21,7 @@ pub mod run;
 pub mod schedule;
 pub mod setup;
 pub mod translate;
+mod vmlinux;
 
 pub use batch::{run_guest_tests, GuestTest, RunReport};
 pub use cache::Cache;
