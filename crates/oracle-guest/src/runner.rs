@@ -81,6 +81,7 @@ fn fork_and_watch(test: &Test) -> (String, String) {
     unsafe { libc::close(fds[1]) };
     let deadline = Instant::now() + Duration::from_millis(test.timeout_ms);
     let mut buf = Vec::new();
+    let mut last_step = String::from("-");
     let mut hang = false;
     let mut killed_at: Option<Instant> = None;
     loop {
@@ -116,20 +117,13 @@ fn fork_and_watch(test: &Test) -> (String, String) {
             break;
         }
         buf.extend_from_slice(&chunk[..r as usize]);
+        forward_complete_lines(&mut buf, &mut last_step);
     }
     // SAFETY: closing our read end.
     unsafe { libc::close(fds[0]) };
     let status = reap(pid, hang);
-    let text = String::from_utf8_lossy(&buf);
-    let mut last_step = String::from("-");
-    for line in text.lines() {
-        if let Some(step) = line.strip_prefix("@mmlab step ") {
-            last_step = step.to_string();
-        } else if line.starts_with("@mmlab ") {
-            out::raw(line.as_bytes());
-            out::raw(b"\n");
-        }
-    }
+    buf.push(b'\n');
+    forward_complete_lines(&mut buf, &mut last_step);
     if hang {
         out::line(&format!("event hang step={last_step}"));
     }
@@ -159,5 +153,23 @@ fn reap(pid: i32, hang: bool) -> String {
             return "wedged".into();
         }
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Prints the child's complete lines as they arrive (so a kernel crash mid-test still shows
+/// how far the test got) and keeps the rest in `buf`.
+fn forward_complete_lines(buf: &mut Vec<u8>, last_step: &mut String) {
+    let Some(end) = buf.iter().rposition(|b| *b == b'\n') else {
+        return;
+    };
+    let complete: Vec<u8> = buf.drain(..=end).collect();
+    for line in String::from_utf8_lossy(&complete).lines() {
+        if let Some(step) = line.strip_prefix("@mmlab step ") {
+            *last_step = step.to_string();
+        }
+        if line.starts_with("@mmlab ") {
+            out::raw(line.as_bytes());
+            out::raw(b"\n");
+        }
     }
 }

@@ -151,8 +151,12 @@ fn boot_until_done(
             }
         }
         if let Some((mut o, kernel_lines)) = parsed.interrupted {
-            o.status = Status::KernelCrash(crash_summary(&kernel_lines, &boot.end));
             let i = o.index.min(tests.len().saturating_sub(1));
+            let step = step_text(&tests[i], &o.last_step);
+            o.status = Status::KernelCrash(format!(
+                "during {step}: {}",
+                crash_summary(&kernel_lines, &boot.end)
+            ));
             outcomes[i] = Some(o);
             first = i + 1;
             continue;
@@ -202,6 +206,18 @@ fn boot_until_done(
         outcomes,
         boots,
     })
+}
+
+/// Names the operation a guest `step` number refers to (`step 3: op P0 gup r0 ...`).
+fn step_text(test: &GuestTest, step: &str) -> String {
+    let op = step
+        .parse::<usize>()
+        .ok()
+        .and_then(|k| test.body.lines().filter(|l| l.starts_with("op ")).nth(k));
+    match op {
+        Some(op) => format!("step {step} `{op}`"),
+        None => format!("step {step}"),
+    }
 }
 
 /// The kernel lines that say what went wrong (BUG/Oops/panic/RIP), or how the boot ended.

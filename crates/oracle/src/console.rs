@@ -90,6 +90,7 @@ fn finish(t: &mut GuestOutcome, rest: &str) {
 
 fn record(t: &mut GuestOutcome, word: &str, rest: &str) {
     match word {
+        "step" => t.last_step = rest.trim().to_string(),
         "reg" => {
             let mut w = rest.split_whitespace();
             if let (Some(th), Some(reg), Some(v)) = (w.next(), w.next(), w.next()) {
