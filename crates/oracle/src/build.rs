@@ -75,6 +75,13 @@ pub fn build_guest() -> Result<PathBuf> {
     }
     let root = workspace_root();
     let target = "x86_64-unknown-linux-gnu";
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target_dir.join(target).join("release/mmlab-oracle-guest");
+    if is_fresh(&bin, &root.join("crates/oracle-guest")) {
+        return Ok(bin);
+    }
     cmd::run(
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args([
@@ -90,14 +97,34 @@ pub fn build_guest() -> Result<PathBuf> {
             .current_dir(&root),
     )
     .context("building the guest runner (mmlab-oracle-guest)")?;
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target_dir.join(target).join("release/mmlab-oracle-guest");
     if !bin.exists() {
         bail!("guest build produced no {}", bin.display());
     }
     Ok(bin)
+}
+
+/// Whether `bin` is newer than every file of the guest crate (skips a cargo invocation,
+/// which may wait for the workspace's build lock).
+fn is_fresh(bin: &Path, crate_dir: &Path) -> bool {
+    fn newest(dir: &Path) -> Option<std::time::SystemTime> {
+        let mut best = None;
+        for entry in fs::read_dir(dir).ok()?.flatten() {
+            let path = entry.path();
+            let t = if path.is_dir() {
+                newest(&path)
+            } else {
+                entry.metadata().ok()?.modified().ok()
+            };
+            if t > best {
+                best = t;
+            }
+        }
+        best
+    }
+    let Ok(built) = fs::metadata(bin).and_then(|m| m.modified()) else {
+        return false;
+    };
+    newest(crate_dir).is_some_and(|src| src <= built)
 }
 
 /// Reads a module file, decompressing `.ko.xz`.
