@@ -134,23 +134,50 @@ pub(crate) struct BfsRun<S> {
     pub nonuniform: bool,
 }
 
+/// Cuts the shards' layers into chunks of about [`CHUNK`] entries (a chunk may span shards, so
+/// small layers make few chunks and few successor buffers).
+fn split_into_chunks<S>(layers: &[Vec<Entry<S>>]) -> Vec<Vec<&[Entry<S>]>> {
+    let mut chunks = Vec::new();
+    let mut current: Vec<&[Entry<S>]> = Vec::new();
+    let mut size = 0;
+    for layer in layers {
+        let mut rest = &layer[..];
+        while !rest.is_empty() {
+            let take = rest.len().min(CHUNK - size);
+            let (head, tail) = rest.split_at(take);
+            current.push(head);
+            size += take;
+            rest = tail;
+            if size == CHUNK {
+                chunks.push(std::mem::take(&mut current));
+                size = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
 fn expand_chunk<M: Model>(
     model: &M,
-    chunk: &[Entry<M::State>],
+    chunk: &[&[Entry<M::State>]],
     reduce: bool,
     mut buckets: Vec<Vec<Successor<M::State>>>,
 ) -> ChunkOut<M::State> {
     let threads = model.threads();
+    let entries: usize = chunk.iter().map(|c| c.len()).sum();
     // Room for an even spread of successors, so buckets rarely reallocate.
     for b in buckets.iter_mut() {
-        b.reserve(chunk.len() * threads / SHARDS);
+        b.reserve(entries * threads / SHARDS);
     }
     let mut out = ChunkOut {
         buckets,
         terminals: Vec::new(),
         transitions: 0,
     };
-    for e in chunk {
+    for e in chunk.iter().flat_map(|c| c.iter()) {
         let mut any_enabled = false;
         let mut explored = 0u64;
         for t in 0..threads {
@@ -243,7 +270,7 @@ pub(crate) fn run<M: Model>(
             break;
         }
         run.max_depth = depth;
-        let chunks: Vec<&[Entry<M::State>]> = layers.iter().flat_map(|l| l.chunks(CHUNK)).collect();
+        let chunks = split_into_chunks(&layers);
         let mut buffered = 0u64;
         let mut stop = false;
         for batch in chunks.chunks(chunks_per_batch) {
@@ -256,7 +283,7 @@ pub(crate) fn run<M: Model>(
                         .collect()
                 })
                 .collect();
-            let expand = |(chunk, buckets): (&&[Entry<M::State>], _)| {
+            let expand = |(chunk, buckets): (&Vec<&[Entry<M::State>]>, _)| {
                 expand_chunk(model, chunk, reduce, buckets)
             };
             let outs: Vec<ChunkOut<M::State>> = match &pool {

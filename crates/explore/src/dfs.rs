@@ -15,7 +15,7 @@ use crate::bfs::FoundTerminal;
 use crate::config::Budget;
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::visited::FpTable;
-use crate::witness::{count_switches, Candidates, Trace, Witness};
+use crate::witness::{count_switches, Candidates, Witness};
 use crate::Model;
 use std::collections::HashMap;
 
@@ -49,12 +49,11 @@ pub(crate) struct DfsRun<S> {
 }
 
 fn path_witness(init: u32, via: &[u8], extra: Option<u8>) -> Witness {
-    let mut trace: Trace = via.iter().copied().collect();
-    trace.extend(extra);
+    let threads: Vec<u8> = via.iter().copied().chain(extra).collect();
     Witness {
         init,
-        switches: count_switches(&trace),
-        trace,
+        switches: count_switches(&threads),
+        trace: threads.into_iter().collect(),
     }
 }
 

@@ -43,6 +43,7 @@ pub mod fingerprint;
 mod por;
 mod report;
 pub mod toy;
+mod trace;
 pub mod visited;
 mod witness;
 

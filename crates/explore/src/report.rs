@@ -35,7 +35,7 @@ impl From<&Witness> for Execution {
     fn from(w: &Witness) -> Self {
         Execution {
             init: w.init as usize,
-            threads: w.trace.iter().map(|&t| t as usize).collect(),
+            threads: w.trace.iter().map(|t| t as usize).collect(),
         }
     }
 }

@@ -6,11 +6,9 @@
 //! keeps one best candidate per last thread (only those that could still win: same length and
 //! at most one switch worse than the best) rather than a single best prefix.
 
+pub(crate) use crate::trace::Trace;
 use smallvec::SmallVec;
 use std::cmp::Ordering;
-
-/// Thread ids of an execution, one byte each (models have at most [`MAX_THREADS`] threads).
-pub type Trace = SmallVec<[u8; 32]>;
 
 /// Largest thread count the explorer supports (thread ids are stored in one byte).
 pub const MAX_THREADS: usize = 256;
@@ -28,39 +26,18 @@ impl Witness {
         Witness {
             init,
             switches: 0,
-            trace: Trace::new(),
+            trace: Trace::default(),
         }
-    }
-
-    /// The execution extended by one step of `thread`.
-    #[inline]
-    pub fn extended(&self, thread: u8) -> Witness {
-        let switch = matches!(self.trace.last(), Some(&last) if last != thread);
-        let mut trace = Trace::with_capacity(self.trace.len() + 1);
-        trace.extend_from_slice(&self.trace);
-        trace.push(thread);
-        Witness {
-            init: self.init,
-            switches: self.switches + switch as u32,
-            trace,
-        }
-    }
-
-    /// Cost of extending by `thread` without building it: (switches, init, trace).
-    #[inline]
-    fn extension_key(&self, thread: u8) -> (u32, u32, &[u8]) {
-        let switch = matches!(self.trace.last(), Some(&last) if last != thread);
-        (self.switches + switch as u32, self.init, &self.trace)
     }
 }
 
 impl Ord for Witness {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.trace.len(), self.switches, self.init, &self.trace[..]).cmp(&(
+        (self.trace.len(), self.switches, self.init, &self.trace).cmp(&(
             other.trace.len(),
             other.switches,
             other.init,
-            &other.trace[..],
+            &other.trace,
         ))
     }
 }
@@ -74,7 +51,7 @@ impl PartialOrd for Witness {
 /// The candidate minimal executions reaching one state.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Candidates {
-    items: SmallVec<[Witness; 2]>,
+    items: SmallVec<[Witness; 3]>,
 }
 
 impl Candidates {
@@ -100,12 +77,8 @@ impl Candidates {
             return;
         }
         let improves_min = min.is_some_and(|m| w.switches < m);
-        let last = w.trace.last().copied();
-        if let Some(same) = self
-            .items
-            .iter_mut()
-            .find(|c| c.trace.last().copied() == last)
-        {
+        let last = w.trace.last();
+        if let Some(same) = self.items.iter_mut().find(|c| c.trace.last() == last) {
             if w >= *same {
                 return;
             }
@@ -127,11 +100,29 @@ impl Candidates {
     /// The minimal execution reaching the successor by `thread`, among those through this state.
     #[inline]
     pub fn extend_best(&self, thread: u8) -> Witness {
-        self.items
-            .iter()
-            .min_by(|a, b| a.extension_key(thread).cmp(&b.extension_key(thread)))
-            .map(|w| w.extended(thread))
-            .unwrap_or_default()
+        let mut best: Option<(&Witness, u32)> = None;
+        for w in &self.items {
+            let switches = w.switches + w.trace.last().is_some_and(|l| l != thread) as u32;
+            let better = match best {
+                None => true,
+                Some((b, bs)) => match (switches, w.init).cmp(&(bs, b.init)) {
+                    Ordering::Less => true,
+                    Ordering::Greater => false,
+                    Ordering::Equal => w.trace < b.trace,
+                },
+            };
+            if better {
+                best = Some((w, switches));
+            }
+        }
+        match best {
+            Some((w, switches)) => Witness {
+                init: w.init,
+                switches,
+                trace: w.trace.extended(thread),
+            },
+            None => Witness::default(),
+        }
     }
 }
 
@@ -143,6 +134,10 @@ pub(crate) fn count_switches(trace: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn t(v: &[u8]) -> Trace {
+        v.iter().copied().collect()
+    }
 
     fn w(trace: &[u8]) -> Witness {
         Witness {
@@ -164,18 +159,18 @@ mod tests {
         // Two ways into a state: [0,1] (1 switch, ends in 1) and [1,0] (1 switch, ends in 0).
         let mut c = Candidates::one(w(&[1, 0]));
         c.offer(w(&[0, 1]));
-        assert_eq!(c.best().unwrap().trace.as_slice(), &[0, 1]);
+        assert_eq!(c.best().unwrap().trace, t(&[0, 1]));
         // Extending by 0: [1,0,0] has 1 switch and beats [0,1,0] with 2.
-        assert_eq!(c.extend_best(0).trace.as_slice(), &[1, 0, 0]);
-        assert_eq!(c.extend_best(1).trace.as_slice(), &[0, 1, 1]);
+        assert_eq!(c.extend_best(0).trace, t(&[1, 0, 0]));
+        assert_eq!(c.extend_best(1).trace, t(&[0, 1, 1]));
     }
 
     #[test]
     fn shorter_executions_replace_longer() {
         let mut c = Candidates::one(w(&[0, 1, 0]));
         c.offer(w(&[1, 1]));
-        assert_eq!(c.best().unwrap().trace.as_slice(), &[1, 1]);
+        assert_eq!(c.best().unwrap().trace, t(&[1, 1]));
         c.offer(w(&[0, 0, 0]));
-        assert_eq!(c.best().unwrap().trace.as_slice(), &[1, 1]);
+        assert_eq!(c.best().unwrap().trace, t(&[1, 1]));
     }
 }
