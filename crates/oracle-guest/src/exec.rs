@@ -778,8 +778,8 @@ impl Exec {
 
 fn describe(s: &uapi::PageState) -> String {
     format!(
-        "present={} pfn={:#x} value={} ref={} map={} pinned={}",
-        s.present, s.pfn, s.value, s.refcount, s.mapcount, s.pinned
+        "present={} pfn={:#x} value={} ref={} map={} pinned={} pincount={}",
+        s.present, s.pfn, s.value, s.refcount, s.mapcount, s.pinned, s.pincount
     )
 }
 

@@ -28,8 +28,15 @@ fn main() {
     };
     let first = boot::first_test();
     let mut kmsg = kmsg::Kmsg::open();
-    for test in script::parse(&text).iter().filter(|t| t.index >= first) {
-        runner::run_test(test, &mut kmsg);
+    let tests = script::parse(&text);
+    let mut remaining = tests.iter().filter(|t| t.index >= first).peekable();
+    while let Some(test) = remaining.next() {
+        let tainted = runner::run_test(test, &mut kmsg);
+        if tainted && remaining.peek().is_some() {
+            // The host boots a fresh kernel for the rest.
+            out::line(&format!("tainted {}", test.index));
+            finish(pid1);
+        }
     }
     out::line("done");
     finish(pid1);

@@ -1,5 +1,6 @@
 //! Runs one test in a forked child with a watchdog, and prints its result block.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::exec;
@@ -11,14 +12,26 @@ pub const THP: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
 /// How long a killed child gets to exit before it is declared wedged.
 const REAP_GRACE: Duration = Duration::from_secs(3);
 
-/// Runs `test` and prints `begin`, the child's lines, kernel-log events and `end`.
-pub fn run_test(test: &Test, kmsg: &mut Kmsg) {
+/// Set when a test may have left the kernel damaged (refcount errors, kernel BUG/WARN, a
+/// crashed or wedged child): later tests then need a fresh boot.
+static TAINTED: AtomicBool = AtomicBool::new(false);
+
+const TAINTING_EVENTS: [&str; 3] = [
+    "@mmlab event refcount_error",
+    "@mmlab event bug",
+    "@mmlab event warn",
+];
+
+/// Runs `test` and prints `begin`, the child's lines, kernel-log events and `end`. Returns
+/// whether the kernel may be damaged now.
+pub fn run_test(test: &Test, kmsg: &mut Kmsg) -> bool {
+    TAINTED.store(false, Ordering::SeqCst);
     out::line(&format!("begin {} {}", test.index, test.name));
     let started = Instant::now();
     if let Some(e) = &test.error {
         out::line(&format!("error {e}"));
         out::line(&format!("end {} error 0 step=-", test.index));
-        return;
+        return false;
     }
     if let Some(mode) = &test.thp {
         let _ = std::fs::write(THP, mode);
@@ -32,6 +45,7 @@ pub fn run_test(test: &Test, kmsg: &mut Kmsg) {
         test.index,
         started.elapsed().as_micros()
     ));
+    TAINTED.load(Ordering::SeqCst) || status.starts_with("crash") || status == "wedged"
 }
 
 fn report_kernel_line(msg: &str) {
@@ -39,6 +53,7 @@ fn report_kernel_line(msg: &str) {
     if msg.contains("mmlab: unsupported:") {
         out::line(&format!("unsupported kernel: {short}"));
     } else if msg.contains("WARNING:") {
+        TAINTED.store(true, Ordering::SeqCst);
         out::line(&format!("event warn {short}"));
     } else if [
         "BUG:",
@@ -51,6 +66,7 @@ fn report_kernel_line(msg: &str) {
     .iter()
     .any(|m| msg.contains(m))
     {
+        TAINTED.store(true, Ordering::SeqCst);
         out::line(&format!("event bug {short}"));
     }
 }
@@ -166,6 +182,9 @@ fn forward_complete_lines(buf: &mut Vec<u8>, last_step: &mut String) {
     for line in String::from_utf8_lossy(&complete).lines() {
         if let Some(step) = line.strip_prefix("@mmlab step ") {
             *last_step = step.to_string();
+        }
+        if TAINTING_EVENTS.iter().any(|e| line.starts_with(e)) {
+            TAINTED.store(true, Ordering::SeqCst);
         }
         if line.starts_with("@mmlab ") {
             out::raw(line.as_bytes());

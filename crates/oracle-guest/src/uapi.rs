@@ -77,6 +77,9 @@ pub struct PageState {
     pub pinned: u32,
     pub present: u32,
     pub value: u64,
+    /// The large folio's pincount; -1 for small pages (pins counted in refcount).
+    pub pincount: i32,
+    pub reserved: u32,
 }
 
 const MAGIC: u64 = b'M' as u64;

@@ -558,6 +558,17 @@ static bool mmlab_maybe_pinned(struct page *page)
 #endif
 }
 
+static int mmlab_pincount(struct page *page)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0)
+	struct folio *folio = page_folio(page);
+
+	return folio_test_large(folio) ? atomic_read(&folio->_pincount) : -1;
+#else
+	return hpage_pincount_available(page) ? compound_pincount(page) : -1;
+#endif
+}
+
 static long mmlab_page_state(struct mmlab_obj *obj, struct mmlab_page_state __user *uarg)
 {
 	struct mmlab_page_state s;
@@ -579,6 +590,8 @@ static long mmlab_page_state(struct mmlab_obj *obj, struct mmlab_page_state __us
 	s.mapcount = page ? atomic_read(&page->_mapcount) + 1 : 0;
 	s.pinned = page ? mmlab_maybe_pinned(page) : 0;
 	s.value = page ? mmlab_page_value(page) : 0;
+	s.pincount = page ? mmlab_pincount(page) : 0;
+	s.reserved = 0;
 	mutex_unlock(&obj->lock);
 	if (copy_to_user(uarg, &s, sizeof(s)))
 		return -EFAULT;

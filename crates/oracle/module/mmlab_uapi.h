@@ -97,6 +97,8 @@ struct mmlab_page_state {
 	__u32 pinned;      /* out: page_maybe_dma_pinned */
 	__u32 present;     /* out: 1 when a page is there */
 	__u64 value;       /* out: first 8 bytes of the page */
+	__s32 pincount;    /* out: the large folio's pincount; -1 for small pages (pins are in refcount, bias 1024) */
+	__u32 reserved;
 };
 
 #define MMLAB_SLOT_OBJECT 0xffffffffu
