@@ -95,7 +95,8 @@ impl<S> Shard<S> {
     fn merge(&mut self) {
         let total = self.pending();
         self.index.clear_for(total);
-        self.next.clear();
+        // At most `total` new entries; most layers have a few successors per new state.
+        make_room(&mut self.next, total / 2);
         let mut incoming = std::mem::take(&mut self.incoming);
         for mut bucket in incoming.drain(..) {
             for s in bucket.drain(..) {
@@ -121,6 +122,15 @@ impl<S> Shard<S> {
             self.spare.push(bucket);
         }
         self.incoming = incoming;
+    }
+}
+
+/// Empties `v` and gives it room for `n` items. A too-small buffer is replaced rather than
+/// grown: `realloc` would copy its whole old capacity, although nothing in it is live.
+fn make_room<T>(v: &mut Vec<T>, n: usize) {
+    v.clear();
+    if v.capacity() < n {
+        *v = Vec::with_capacity(n);
     }
 }
 
@@ -170,7 +180,7 @@ fn expand_chunk<M: Model>(
     let entries: usize = chunk.iter().map(|c| c.len()).sum();
     // Room for an even spread of successors, so buckets rarely reallocate.
     for b in buckets.iter_mut() {
-        b.reserve(entries * threads / SHARDS);
+        make_room(b, entries * threads / SHARDS);
     }
     let mut out = ChunkOut {
         buckets,

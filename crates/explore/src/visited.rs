@@ -151,6 +151,8 @@ impl<V: Copy + Default> FpTable<V> {
         let new_cap = (self.keys.len() + self.keys.len() / 2).max(MIN_CAPACITY);
         let old_keys = std::mem::replace(&mut self.keys, vec![EMPTY; new_cap]);
         let old_values = std::mem::replace(&mut self.values, vec![V::default(); new_cap]);
+        // Old slots are in fingerprint order (fast range), so these probes sweep the new table
+        // mostly front to back.
         for (k, v) in old_keys.into_iter().zip(old_values) {
             if k != EMPTY {
                 let i = self.probe(k);
@@ -203,6 +205,23 @@ mod tests {
         assert_eq!(t.len(), 10_000);
         let per = t.bytes() as f64 / t.len() as f64;
         assert!(per <= 16.0, "{per} bytes per fingerprint");
+    }
+
+    #[test]
+    fn wrap_around_clusters_survive_growth() {
+        // Fingerprints crowding the top of the range overflow the last slots and wrap.
+        let mut t = FingerprintSet::new();
+        let fps: Vec<u64> = (1..5000u64)
+            .map(|i| u64::MAX - i * 7)
+            .chain((1..200u64).map(|i| i * 13))
+            .collect();
+        for &f in &fps {
+            assert!(t.insert(f).0);
+        }
+        for &f in &fps {
+            assert!(t.contains(f), "{f}");
+        }
+        assert_eq!(t.len(), fps.len());
     }
 
     #[test]

@@ -62,6 +62,8 @@ impl Candidates {
     }
 
     /// Adds an execution reaching this state, keeping only those that can still be minimal.
+    /// (All kept candidates have the same length, the shortest offered.)
+    #[inline]
     pub fn offer(&mut self, w: Witness) {
         if let Some(first) = self.items.first() {
             match w.trace.len().cmp(&first.trace.len()) {
@@ -70,21 +72,29 @@ impl Candidates {
                 Ordering::Equal => {}
             }
         }
+        let last = w.trace.last();
+        let mut min = u32::MAX;
+        let mut same = None;
+        for (i, c) in self.items.iter().enumerate() {
+            min = min.min(c.switches);
+            if c.trace.last() == last {
+                same = Some(i);
+            }
+        }
         // An extension adds at most one switch, so a candidate more than one switch worse than
         // the best can never win.
-        let min = self.items.iter().map(|c| c.switches).min();
-        if min.is_some_and(|m| w.switches > m + 1) {
+        if min != u32::MAX && w.switches > min + 1 {
             return;
         }
-        let improves_min = min.is_some_and(|m| w.switches < m);
-        let last = w.trace.last();
-        if let Some(same) = self.items.iter_mut().find(|c| c.trace.last() == last) {
-            if w >= *same {
-                return;
+        let improves_min = w.switches < min && min != u32::MAX;
+        match same {
+            Some(i) => {
+                if w >= self.items[i] {
+                    return;
+                }
+                self.items[i] = w;
             }
-            *same = w;
-        } else {
-            self.items.push(w);
+            None => self.items.push(w),
         }
         if improves_min {
             let best = self.items.iter().map(|c| c.switches).min().unwrap_or(0);

@@ -268,3 +268,34 @@ fn too_many_threads_is_an_error() {
     }
     assert!(explore(&Wide, &Config::default()).is_err());
 }
+
+#[test]
+fn long_executions_and_high_thread_ids() {
+    // 41 steps (beyond the packed trace length) and thread ids 16 and 17 (beyond packed ids).
+    check_against_oracle(&Program::new(vec![
+        vec![Op::Local(1); 40],
+        vec![Op::Read(0)],
+    ]));
+
+    struct HighIds;
+    impl Model for HighIds {
+        type State = [u8; 2];
+        fn init_states(&self) -> Vec<[u8; 2]> {
+            vec![[0, 0]]
+        }
+        fn threads(&self) -> usize {
+            18
+        }
+        fn enabled(&self, s: &[u8; 2], t: usize) -> bool {
+            t >= 16 && s[t - 16] < 3
+        }
+        fn step(&self, s: &[u8; 2], t: usize) -> [u8; 2] {
+            let mut n = *s;
+            n[t - 16] += 1;
+            n
+        }
+    }
+    check_against_oracle(&HighIds);
+    let r = explore(&HighIds, &Config::default()).unwrap();
+    assert_eq!(r.terminals[0].witness.threads, vec![16, 16, 16, 17, 17, 17]);
+}
