@@ -13,11 +13,10 @@
 
 use crate::bfs::FoundTerminal;
 use crate::config::Budget;
-use crate::fingerprint::{fingerprint, Fingerprint};
+use crate::fingerprint::{fingerprint, Fingerprint, FingerprintMap};
 use crate::visited::FpTable;
 use crate::witness::{count_switches, Candidates, Witness};
 use crate::Model;
-use std::collections::HashMap;
 
 const ON_PATH: u32 = 1;
 const DONE: u32 = 2;
@@ -160,9 +159,9 @@ fn count_topologically<M: Model>(
         candidates: Candidates,
     }
     let threads = model.threads();
-    let mut pending: HashMap<Fingerprint, Pending> = HashMap::new();
+    let mut pending: FingerprintMap<Pending> = FingerprintMap::default();
     let mut ready: Vec<(M::State, Fingerprint)> = Vec::new();
-    let mut done: HashMap<Fingerprint, (u128, Witness)> = HashMap::new();
+    let mut done: FingerprintMap<(u128, Witness)> = FingerprintMap::default();
     let mut expanded = 0u64;
 
     for (i, init) in inits.iter().enumerate() {

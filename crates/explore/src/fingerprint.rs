@@ -23,6 +23,30 @@ pub fn fingerprint<S: Hash + ?Sized>(state: &S) -> Fingerprint {
     }
 }
 
+/// Hasher for maps keyed by fingerprint: the key is already a good hash, so it passes through.
+#[derive(Default, Clone, Copy)]
+pub struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+
+    fn write_u64(&mut self, fp: u64) {
+        self.0 = fp;
+    }
+}
+
+/// `HashMap` keyed by fingerprint.
+pub type FingerprintMap<V> =
+    std::collections::HashMap<Fingerprint, V, std::hash::BuildHasherDefault<FingerprintHasher>>;
+
 /// Probability that at least two of `distinct` states share a fingerprint, assuming uniform
 /// 64-bit fingerprints (birthday bound n(n-1)/2^65, the usual "optimistic" estimate).
 pub fn birthday_collision_probability(distinct: u64) -> f64 {

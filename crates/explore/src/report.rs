@@ -25,6 +25,14 @@ impl Execution {
         self.threads.windows(2).filter(|w| w[0] != w[1]).count()
     }
 
+    /// The threads as the model names them ([`crate::Model::thread_label`]).
+    pub fn labels<M: crate::Model>(&self, model: &M) -> Vec<String> {
+        self.threads
+            .iter()
+            .map(|&t| model.thread_label(t))
+            .collect()
+    }
+
     /// The order witnesses are minimised in: steps, then switches, then start, then threads.
     pub fn minimality_key(&self) -> (usize, usize, usize, &[usize]) {
         (self.steps(), self.switches(), self.init, &self.threads)
