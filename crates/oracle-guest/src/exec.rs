@@ -93,7 +93,7 @@ pub fn run(test: &Test) -> i32 {
     };
     let mut code = EXIT_OK;
     for (step, op) in test.ops.iter().enumerate() {
-        out::line(&format!("step {step}"));
+        out::step(&step.to_string());
         if ex.dead.contains(&op.thread) {
             continue;
         }
@@ -111,9 +111,9 @@ pub fn run(test: &Test) -> i32 {
             }
         }
     }
-    out::line("step final");
+    out::step("final");
     ex.report();
-    out::line("step release");
+    out::step("release");
     let held: Vec<String> = ex.holds.keys().cloned().collect();
     for k in held {
         ex.release(&k);
@@ -194,8 +194,8 @@ impl Exec {
                 self.release(&key(th, reg));
                 Ok(())
             }
-            OpKind::Evict { object, to_vram } => {
-                self.driver_ioctl(object, uapi::IOC_EVICT, u64::from(*to_vram), "evict")
+            OpKind::Evict { object, to } => {
+                self.driver_ioctl(object, uapi::IOC_EVICT, *to, "evict")
             }
             OpKind::Destroy { object } => {
                 self.driver_ioctl(object, uapi::IOC_DESTROY, 0, "destroy")
@@ -734,7 +734,7 @@ impl Exec {
             let e = neg_errno();
             if e == -(libc::EOPNOTSUPP as i64) {
                 return Err(Stop::Unsupported(format!(
-                    "{what} {object}: needs device memory (to=vram)"
+                    "{what} {object}: no such memory in this guest, or it needs struct pages"
                 )));
             }
             out::line(&format!("opfail {what} {e}"));

@@ -30,3 +30,12 @@ pub fn neg_errno() -> i64 {
         .raw_os_error()
         .unwrap_or(libc::EIO) as i64)
 }
+
+/// Marks the start of operation `step`: on the pipe for the runner (hang reports) and straight
+/// on the console (fd 2), so a kernel crash during the operation is attributed to it.
+pub fn step(step: &str) {
+    let text = format!("@mmlab step {step}\n");
+    raw(text.as_bytes());
+    // SAFETY: writing from a valid buffer to the inherited console.
+    unsafe { libc::write(2, text.as_ptr().cast(), text.len()) };
+}

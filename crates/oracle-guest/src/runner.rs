@@ -181,7 +181,9 @@ fn forward_complete_lines(buf: &mut Vec<u8>, last_step: &mut String) {
     let complete: Vec<u8> = buf.drain(..=end).collect();
     for line in String::from_utf8_lossy(&complete).lines() {
         if let Some(step) = line.strip_prefix("@mmlab step ") {
+            // already on the console (the child writes step lines there itself)
             *last_step = step.to_string();
+            continue;
         }
         if TAINTING_EVENTS.iter().any(|e| line.starts_with(e)) {
             TAINTED.store(true, Ordering::SeqCst);

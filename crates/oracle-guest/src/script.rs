@@ -104,9 +104,10 @@ pub enum OpKind {
     Unpin {
         reg: String,
     },
+    /// to: 0 system RAM, 1 vram (iomem), 2 the kind it is in now.
     Evict {
         object: String,
-        to_vram: bool,
+        to: u64,
     },
     Destroy {
         object: String,
@@ -313,7 +314,12 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
         },
         "evict" => OpKind::Evict {
             object: arg(w, 1)?.into(),
-            to_vram: w.get(2) == Some(&"vram"),
+            to: match w.get(2).copied().unwrap_or("same") {
+                "system" => 0,
+                "vram" => 1,
+                "same" => 2,
+                other => return Err(format!("unknown eviction target `{other}`")),
+            },
         },
         "destroy" => OpKind::Destroy {
             object: arg(w, 1)?.into(),

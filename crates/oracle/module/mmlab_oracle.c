@@ -24,6 +24,10 @@
 #include <linux/mutex.h>
 #include <linux/version.h>
 #include <linux/sched/mm.h>
+#include <linux/pci.h>
+#include <linux/io.h>
+#include <linux/memremap.h>
+#include <linux/bitmap.h>
 #include "mmlab_uapi.h"
 
 #define MMLAB_MAX_GUP_PAGES 4096
@@ -36,9 +40,31 @@ struct mmlab_slot {
 };
 
 struct mmlab_block {
-	struct page *page;
+	struct page *page;      /* RAM blocks */
+	unsigned long pfn;      /* first pfn (all blocks) */
 	unsigned int order;
+	u32 memory;             /* enum mmlab_memory */
 };
+
+/*
+ * Device memory: the BAR of a qemu ivshmem-plain device (RAM on the host, no struct pages
+ * in the guest). Its first half is the iomem pool; its second half is registered with
+ * memremap_pages(MEMORY_DEVICE_GENERIC) and is the devmem pool (ZONE_DEVICE pages with a
+ * dev_pagemap). Absent device: memory=iomem|devmem are unsupported.
+ */
+struct mmlab_pool {
+	bool ready;
+	unsigned long base_pfn;
+	unsigned long npages;
+	void *vaddr;             /* kernel mapping of the pool */
+	unsigned long *bitmap;   /* one bit per 4K page in use */
+};
+
+static struct mmlab_pool mmlab_pools[3]; /* indexed by enum mmlab_memory; [RAM] unused */
+static DEFINE_MUTEX(mmlab_pool_lock);
+static struct pci_dev *mmlab_pdev;
+static struct dev_pagemap mmlab_pgmap;
+static bool mmlab_pgmap_live;
 
 struct mmlab_obj {
 	struct mutex lock;
@@ -46,7 +72,9 @@ struct mmlab_obj {
 	bool destroyed;
 	struct mmlab_create cfg;
 	unsigned long npages;
-	struct page **pages;          /* current backing, one entry per 4K page */
+	struct page **pages;          /* current backing, one entry per 4K page (NULL: no struct page) */
+	unsigned long *pfns;          /* current backing's pfns */
+	u32 memory;                   /* the current backing's kind */
 	struct mmlab_block *blocks;
 	unsigned long nblocks;
 	unsigned int order;
@@ -100,21 +128,62 @@ static pfn_t mmlab_pfn_t(struct mmlab_obj *obj, unsigned long pfn)
 
 /* ---- backing store ---- */
 
+static long mmlab_pool_alloc(struct mmlab_pool *pool, unsigned int order)
+{
+	unsigned long n = 1UL << order, idx;
+
+	if (!pool->ready)
+		return -EOPNOTSUPP;
+	mutex_lock(&mmlab_pool_lock);
+	idx = bitmap_find_next_zero_area(pool->bitmap, pool->npages, 0, n, n - 1);
+	if (idx >= pool->npages) {
+		mutex_unlock(&mmlab_pool_lock);
+		return -ENOMEM;
+	}
+	bitmap_set(pool->bitmap, idx, n);
+	mutex_unlock(&mmlab_pool_lock);
+	return idx;
+}
+
+static void mmlab_pool_free(struct mmlab_pool *pool, unsigned long pfn, unsigned int order)
+{
+	mutex_lock(&mmlab_pool_lock);
+	bitmap_clear(pool->bitmap, pfn - pool->base_pfn, 1UL << order);
+	mutex_unlock(&mmlab_pool_lock);
+}
+
 static void mmlab_free_blocks(struct mmlab_block *blocks, unsigned long n)
 {
 	unsigned long i;
 
-	for (i = 0; i < n; i++)
-		if (blocks[i].page)
-			__free_pages(blocks[i].page, blocks[i].order);
+	for (i = 0; i < n; i++) {
+		if (blocks[i].memory == MMLAB_MEMORY_RAM) {
+			if (blocks[i].page)
+				__free_pages(blocks[i].page, blocks[i].order);
+		} else if (blocks[i].pfn) {
+			mmlab_pool_free(&mmlab_pools[blocks[i].memory], blocks[i].pfn,
+					blocks[i].order);
+		}
+	}
 	kvfree(blocks);
 }
 
-/* Allocates obj->nblocks blocks of obj->order; fills pages[] from them. */
-static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, struct page **pages)
+/* Kernel address of a backing page. */
+static void *mmlab_backing_vaddr(u32 memory, unsigned long pfn)
+{
+	struct mmlab_pool *pool = &mmlab_pools[memory];
+
+	if (memory == MMLAB_MEMORY_RAM)
+		return page_address(pfn_to_page(pfn));
+	return pool->vaddr + ((pfn - pool->base_pfn) << PAGE_SHIFT);
+}
+
+/* Allocates obj->nblocks blocks of obj->order from `memory`; fills pfns[] and pages[]. */
+static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, u32 memory,
+					      unsigned long *pfns, struct page **pages)
 {
 	struct mmlab_block *blocks;
-	gfp_t gfp = GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN;
+	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
 	unsigned long i, j;
 
 	if (obj->order && !obj->cfg.ttm)
@@ -123,18 +192,64 @@ static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, struct page
 	if (!blocks)
 		return NULL;
 	for (i = 0; i < obj->nblocks; i++) {
-		struct page *page = alloc_pages(gfp, obj->order);
+		unsigned long pfn;
 
-		if (!page) {
-			mmlab_free_blocks(blocks, i);
-			return NULL;
+		if (memory == MMLAB_MEMORY_RAM) {
+			struct page *page = alloc_pages(gfp, obj->order);
+
+			if (!page)
+				goto fail;
+			blocks[i].page = page;
+			pfn = page_to_pfn(page);
+		} else {
+			struct mmlab_pool *pool = &mmlab_pools[memory];
+			long idx = mmlab_pool_alloc(pool, obj->order);
+
+			if (idx < 0)
+				goto fail;
+			pfn = pool->base_pfn + idx;
+			memset(pool->vaddr + (idx << PAGE_SHIFT), 0, PAGE_SIZE << obj->order);
 		}
-		blocks[i].page = page;
+		blocks[i].pfn = pfn;
 		blocks[i].order = obj->order;
-		for (j = 0; j < (1UL << obj->order); j++)
-			pages[(i << obj->order) + j] = page + j;
+		blocks[i].memory = memory;
+		for (j = 0; j < (1UL << obj->order); j++) {
+			pfns[(i << obj->order) + j] = pfn + j;
+			pages[(i << obj->order) + j] =
+				memory == MMLAB_MEMORY_IOMEM ? NULL : pfn_to_page(pfn + j);
+		}
 	}
 	return blocks;
+fail:
+	mmlab_free_blocks(blocks, i);
+	return NULL;
+}
+
+/* Allocates pfns[], pages[] and blocks for `memory` into the out parameters. */
+static int mmlab_alloc_backing(struct mmlab_obj *obj, u32 memory, unsigned long **pfns,
+			       struct page ***pages, struct mmlab_block **blocks)
+{
+	if (memory != MMLAB_MEMORY_RAM && !mmlab_pools[memory].ready)
+		return -EOPNOTSUPP;
+	*pfns = kvcalloc(obj->npages, sizeof(**pfns), GFP_KERNEL);
+	*pages = kvcalloc(obj->npages, sizeof(**pages), GFP_KERNEL);
+	*blocks = (*pfns && *pages) ? mmlab_alloc_blocks(obj, memory, *pfns, *pages) : NULL;
+	if (!*blocks) {
+		kvfree(*pfns);
+		kvfree(*pages);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void mmlab_free_backing(struct mmlab_obj *obj)
+{
+	mmlab_free_blocks(obj->blocks, obj->nblocks);
+	kvfree(obj->pages);
+	kvfree(obj->pfns);
+	obj->blocks = NULL;
+	obj->pages = NULL;
+	obj->pfns = NULL;
 }
 
 static u64 mmlab_page_value(struct page *page)
@@ -158,13 +273,19 @@ static long mmlab_create(struct mmlab_obj *obj, struct mmlab_create __user *uarg
 {
 	struct mmlab_create cfg;
 	unsigned long block_bytes;
+	int err;
 
 	if (copy_from_user(&cfg, uarg, sizeof(cfg)))
 		return -EFAULT;
 	if (obj->created)
 		return -EBUSY;
-	if (cfg.memory != MMLAB_MEMORY_RAM)
-		return -EOPNOTSUPP; /* no struct-page-less memory in this guest yet */
+	if (cfg.memory > MMLAB_MEMORY_DEVMEM)
+		return -EINVAL;
+	if (cfg.memory != MMLAB_MEMORY_RAM && !mmlab_pools[cfg.memory].ready)
+		return -EOPNOTSUPP; /* no device memory in this guest */
+	if (cfg.memory == MMLAB_MEMORY_IOMEM &&
+	    (cfg.insert == MMLAB_INSERT_PAGE || cfg.insert == MMLAB_INSERT_FAULT_PAGE))
+		return -EOPNOTSUPP; /* needs struct pages */
 	if (cfg.insert > MMLAB_INSERT_PMD)
 		return -EOPNOTSUPP; /* PUD needs 1G blocks: not in a 512M guest */
 	obj->order = cfg.insert == MMLAB_INSERT_PMD ? HPAGE_PMD_ORDER : 0;
@@ -174,15 +295,10 @@ static long mmlab_create(struct mmlab_obj *obj, struct mmlab_create __user *uarg
 	obj->cfg = cfg;
 	obj->npages = cfg.size >> PAGE_SHIFT;
 	obj->nblocks = cfg.size / block_bytes;
-	obj->pages = kvcalloc(obj->npages, sizeof(struct page *), GFP_KERNEL);
-	if (!obj->pages)
-		return -ENOMEM;
-	obj->blocks = mmlab_alloc_blocks(obj, obj->pages);
-	if (!obj->blocks) {
-		kvfree(obj->pages);
-		obj->pages = NULL;
-		return -ENOMEM;
-	}
+	err = mmlab_alloc_backing(obj, cfg.memory, &obj->pfns, &obj->pages, &obj->blocks);
+	if (err)
+		return err;
+	obj->memory = cfg.memory;
 	if (cfg.dax)
 		obj->inode->i_flags |= S_DAX;
 	obj->created = true;
@@ -194,34 +310,44 @@ static void mmlab_unmap_all(struct mmlab_obj *obj)
 	unmap_mapping_range(obj->inode->i_mapping, 0, obj->npages << PAGE_SHIFT, 1);
 }
 
-/* The driver moves the object: unmap, copy to new backing, free the old backing. */
+/*
+ * The driver moves the object: unmap, copy to new backing, free the old backing.
+ * to: 0 = RAM (system), 1 = iomem (vram), 2 = the kind it is in now.
+ */
 static long mmlab_evict(struct mmlab_obj *obj, unsigned long to)
 {
+	unsigned long *new_pfns;
 	struct page **new_pages;
 	struct mmlab_block *new_blocks;
 	unsigned long i;
+	u32 memory;
+	int err;
 
-	if (to != 0)
-		return -EOPNOTSUPP; /* to=vram: no device memory in this guest */
 	mutex_lock(&obj->lock);
 	if (!obj->created || obj->destroyed) {
 		mutex_unlock(&obj->lock);
 		return -EINVAL;
 	}
-	new_pages = kvcalloc(obj->npages, sizeof(struct page *), GFP_KERNEL);
-	new_blocks = new_pages ? mmlab_alloc_blocks(obj, new_pages) : NULL;
-	if (!new_blocks) {
-		kvfree(new_pages);
+	memory = to == 0 ? MMLAB_MEMORY_RAM : to == 1 ? MMLAB_MEMORY_IOMEM : obj->memory;
+	if (memory == MMLAB_MEMORY_IOMEM &&
+	    (obj->cfg.insert == MMLAB_INSERT_PAGE || obj->cfg.insert == MMLAB_INSERT_FAULT_PAGE)) {
 		mutex_unlock(&obj->lock);
-		return -ENOMEM;
+		return -EOPNOTSUPP;
+	}
+	err = mmlab_alloc_backing(obj, memory, &new_pfns, &new_pages, &new_blocks);
+	if (err) {
+		mutex_unlock(&obj->lock);
+		return err;
 	}
 	mmlab_unmap_all(obj);
 	for (i = 0; i < obj->npages; i++)
-		copy_highpage(new_pages[i], obj->pages[i]);
-	mmlab_free_blocks(obj->blocks, obj->nblocks);
-	kvfree(obj->pages);
+		memcpy(mmlab_backing_vaddr(memory, new_pfns[i]),
+		       mmlab_backing_vaddr(obj->memory, obj->pfns[i]), PAGE_SIZE);
+	mmlab_free_backing(obj);
+	obj->pfns = new_pfns;
 	obj->pages = new_pages;
 	obj->blocks = new_blocks;
+	obj->memory = memory;
 	mutex_unlock(&obj->lock);
 	return 0;
 }
@@ -234,10 +360,7 @@ static long mmlab_destroy(struct mmlab_obj *obj)
 		return -EINVAL;
 	}
 	mmlab_unmap_all(obj);
-	mmlab_free_blocks(obj->blocks, obj->nblocks);
-	kvfree(obj->pages);
-	obj->blocks = NULL;
-	obj->pages = NULL;
+	mmlab_free_backing(obj);
 	obj->destroyed = true;
 	mutex_unlock(&obj->lock);
 	return 0;
@@ -254,10 +377,11 @@ static bool mmlab_would_bug(const char *what, bool cond)
 	return cond;
 }
 
-static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, struct page *page)
+static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, unsigned long idx)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long pfn = page_to_pfn(page);
+	unsigned long pfn = obj->pfns[idx];
+	struct page *page = obj->pages[idx];
 	unsigned long f = vma->vm_flags;
 	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
 	int err;
@@ -285,6 +409,8 @@ static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, 
 		return vmf_insert_mixed(vma, vmf->address, p);
 	}
 	case MMLAB_INSERT_PAGE:
+		if (!page)
+			return VM_FAULT_SIGBUS;
 		if (mmlab_would_bug("vm_insert_page", f & VM_PFNMAP))
 			return VM_FAULT_SIGBUS;
 		err = vm_insert_page(vma, vmf->address, page);
@@ -294,6 +420,8 @@ static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, 
 			return VM_FAULT_SIGBUS;
 		return VM_FAULT_NOPAGE;
 	case MMLAB_INSERT_FAULT_PAGE:
+		if (!page)
+			return VM_FAULT_SIGBUS;
 		get_page(page);
 		vmf->page = page;
 		return 0;
@@ -310,7 +438,7 @@ static vm_fault_t mmlab_fault(struct vm_fault *vmf)
 	if (obj->destroyed || vmf->pgoff >= obj->npages)
 		ret = VM_FAULT_SIGBUS;
 	else
-		ret = mmlab_insert_pte(obj, vmf, obj->pages[vmf->pgoff]);
+		ret = mmlab_insert_pte(obj, vmf, vmf->pgoff);
 	mutex_unlock(&obj->lock);
 	return ret;
 }
@@ -335,7 +463,7 @@ static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
 	mutex_lock(&obj->lock);
 	if (obj->destroyed || idx + HPAGE_PMD_NR > obj->npages || idx % HPAGE_PMD_NR)
 		goto out;
-	p = mmlab_pfn_t(obj, page_to_pfn(obj->pages[idx]));
+	p = mmlab_pfn_t(obj, obj->pfns[idx]);
 	if (mmlab_would_bug("vmf_insert_pfn_pmd",
 			    (!(f & (VM_PFNMAP | VM_MIXEDMAP)) && !pfn_t_devmap(p)) ||
 			    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow))) {
@@ -407,9 +535,9 @@ static int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
 		struct page *page = obj->pages[vma->vm_pgoff + i];
 
 		if (obj->cfg.insert == MMLAB_INSERT_REMAP)
-			err = remap_pfn_range(vma, addr, page_to_pfn(page), PAGE_SIZE,
+			err = remap_pfn_range(vma, addr, obj->pfns[vma->vm_pgoff + i], PAGE_SIZE,
 					      vma->vm_page_prot);
-		else if (obj->cfg.insert == MMLAB_INSERT_PAGE)
+		else if (obj->cfg.insert == MMLAB_INSERT_PAGE && page)
 			err = vm_insert_page(vma, addr, page);
 		else
 			break;
@@ -573,25 +701,36 @@ static long mmlab_page_state(struct mmlab_obj *obj, struct mmlab_page_state __us
 {
 	struct mmlab_page_state s;
 	struct page *page = NULL;
+	unsigned long pfn = 0;
+	u32 memory = MMLAB_MEMORY_RAM;
 
 	if (copy_from_user(&s, uarg, sizeof(s)))
 		return -EFAULT;
 	mutex_lock(&obj->lock);
 	if (s.slot == MMLAB_SLOT_OBJECT) {
-		if (obj->created && !obj->destroyed && s.index < obj->npages)
+		if (obj->created && !obj->destroyed && s.index < obj->npages) {
 			page = obj->pages[s.index];
+			pfn = obj->pfns[s.index];
+			memory = obj->memory;
+		}
 	} else if (s.slot < MMLAB_SLOTS) {
 		if (s.index < obj->slots[s.slot].nr)
 			page = obj->slots[s.slot].pages[s.index];
+		pfn = page ? page_to_pfn(page) : 0;
 	}
-	s.present = page != NULL;
-	s.pfn = page ? page_to_pfn(page) : 0;
+	s.present = page ? 1 : pfn ? 2 : 0;
+	s.pfn = pfn;
 	s.refcount = page ? page_count(page) : 0;
 	s.mapcount = page ? atomic_read(&page->_mapcount) + 1 : 0;
 	s.pinned = page ? mmlab_maybe_pinned(page) : 0;
-	s.value = page ? mmlab_page_value(page) : 0;
-	s.pincount = page ? mmlab_pincount(page) : 0;
+	s.pincount = page ? mmlab_pincount(page) : -1;
 	s.reserved = 0;
+	if (page)
+		s.value = mmlab_page_value(page);
+	else if (pfn)
+		s.value = READ_ONCE(*(u64 *)mmlab_backing_vaddr(memory, pfn));
+	else
+		s.value = 0;
 	mutex_unlock(&obj->lock);
 	if (copy_to_user(uarg, &s, sizeof(s)))
 		return -EFAULT;
@@ -660,10 +799,8 @@ static int mmlab_release(struct inode *inode, struct file *file)
 
 	for (i = 0; i < MMLAB_SLOTS; i++)
 		mmlab_release_slot(&obj->slots[i]);
-	if (obj->created && !obj->destroyed) {
-		mmlab_free_blocks(obj->blocks, obj->nblocks);
-		kvfree(obj->pages);
-	}
+	if (obj->created && !obj->destroyed)
+		mmlab_free_backing(obj);
 	obj->inode->i_flags &= ~S_DAX;
 	iput(obj->inode);
 	simple_release_fs(&mmlab_mnt, &mmlab_mnt_count);
@@ -687,7 +824,81 @@ static struct miscdevice mmlab_misc = {
 	.mode = 0666,
 };
 
-module_misc_device(mmlab_misc);
+/* Finds the ivshmem-plain device and sets up the iomem and devmem pools on its BAR 2. */
+static void mmlab_setup_device_memory(void)
+{
+	resource_size_t start, len, half;
+	struct mmlab_pool *io = &mmlab_pools[MMLAB_MEMORY_IOMEM];
+	struct mmlab_pool *dev = &mmlab_pools[MMLAB_MEMORY_DEVMEM];
+	void *vaddr;
+
+	mmlab_pdev = pci_get_device(0x1af4, 0x1110, NULL);
+	if (!mmlab_pdev) {
+		pr_info("mmlab: no ivshmem device: memory=iomem|devmem unsupported\n");
+		return;
+	}
+	if (pci_enable_device_mem(mmlab_pdev)) {
+		pr_warn("mmlab: cannot enable the ivshmem device\n");
+		return;
+	}
+	start = pci_resource_start(mmlab_pdev, 2);
+	len = pci_resource_len(mmlab_pdev, 2);
+	half = len / 2;
+	if (!start || half < (4UL << 20) || start % (2UL << 20)) {
+		pr_warn("mmlab: unusable ivshmem BAR %pa+%pa\n", &start, &len);
+		return;
+	}
+	pr_info("mmlab: ivshmem BAR %pa+%pa pfn_valid=%d\n", &start, &len,
+		pfn_valid(PHYS_PFN(start)));
+
+	vaddr = memremap(start, half, MEMREMAP_WB);
+	io->bitmap = bitmap_zalloc(half >> PAGE_SHIFT, GFP_KERNEL);
+	if (vaddr && io->bitmap && !pfn_valid(PHYS_PFN(start))) {
+		io->vaddr = vaddr;
+		io->base_pfn = PHYS_PFN(start);
+		io->npages = half >> PAGE_SHIFT;
+		io->ready = true;
+	} else {
+		pr_warn("mmlab: iomem pool unavailable\n");
+	}
+
+	mmlab_pgmap.type = MEMORY_DEVICE_GENERIC;
+	mmlab_pgmap.range.start = start + half;
+	mmlab_pgmap.range.end = start + len - 1;
+	mmlab_pgmap.nr_range = 1;
+	vaddr = memremap_pages(&mmlab_pgmap, dev_to_node(&mmlab_pdev->dev));
+	dev->bitmap = bitmap_zalloc(half >> PAGE_SHIFT, GFP_KERNEL);
+	if (!IS_ERR_OR_NULL(vaddr) && dev->bitmap) {
+		mmlab_pgmap_live = true;
+		dev->vaddr = vaddr;
+		dev->base_pfn = PHYS_PFN(start + half);
+		dev->npages = half >> PAGE_SHIFT;
+		dev->ready = true;
+	} else {
+		pr_warn("mmlab: devmem pool unavailable (%d)\n", PTR_ERR_OR_ZERO(vaddr));
+	}
+}
+
+static int __init mmlab_init(void)
+{
+	mmlab_setup_device_memory();
+	return misc_register(&mmlab_misc);
+}
+
+static void __exit mmlab_exit(void)
+{
+	misc_deregister(&mmlab_misc);
+	if (mmlab_pgmap_live)
+		memunmap_pages(&mmlab_pgmap);
+	if (mmlab_pools[MMLAB_MEMORY_IOMEM].vaddr)
+		memunmap(mmlab_pools[MMLAB_MEMORY_IOMEM].vaddr);
+	bitmap_free(mmlab_pools[MMLAB_MEMORY_IOMEM].bitmap);
+	bitmap_free(mmlab_pools[MMLAB_MEMORY_DEVMEM].bitmap);
+	pci_dev_put(mmlab_pdev);
+}
+
+module_init(mmlab_init);
+module_exit(mmlab_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("mmlab oracle test driver: driver mappings of device memory and GUP");

@@ -70,6 +70,9 @@ pub fn boot(
             "1",
         ])
         .args(["-nographic", "-no-reboot"])
+        // Device memory for memory=iomem|devmem: an ivshmem BAR the guest has no struct pages for.
+        .args(["-object", "memory-backend-ram,id=mmlabdev,size=64M"])
+        .args(["-device", "ivshmem-plain,memdev=mmlabdev"])
         .arg("-kernel")
         .arg(kernel)
         .arg("-initrd")

@@ -78,11 +78,11 @@ fn object(o: &lit::Object, kernel: OracleKernel) -> Result<String, Unsupported> 
 
 /// A TTM-like object as TTM maps buffer objects at the selected kernel.
 fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsupported> {
-    if t.place == Placement::Vram {
-        return unsupported(format!(
-            "ttm {name} place=vram: the guest has no device memory"
-        ));
-    }
+    // VRAM is the guest's iomem pool (an ivshmem BAR without struct pages).
+    let memory = match t.place {
+        Placement::System => "ram",
+        Placement::Vram => "iomem",
+    };
     if t.caching != lit::Caching::Cached {
         return unsupported(format!(
             "ttm {name} caching={}: the test driver frees pages straight back (no pool reuse)",
@@ -105,14 +105,14 @@ fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsuppo
                 HugeLevel::Pud => return unsupported(format!("ttm {name} huge=pud: 1G blocks do not fit a 512M guest")),
             };
             Ok(format!(
-                "op S object {name} driver size={} insert={insert} vm=mixedmap+io+dontexpand+dontdump pfn={pfn} ttm=1\n",
+                "op S object {name} driver size={} insert={insert} vm=mixedmap+io+dontexpand+dontdump pfn={pfn} memory={memory} ttm=1\n",
                 t.size
             ))
         }
         // Since 5.14/5.16: VM_PFNMAP|VM_IO|DONTEXPAND|DONTDUMP, COW refused, vmf_insert_pfn PTEs,
         // and no huge insertion code left (huge= changes nothing at these kernels).
         OracleKernel::V6_1 | OracleKernel::V6_12 => Ok(format!(
-            "op S object {name} driver size={} insert=pfn vm=pfnmap+io+dontexpand+dontdump+reject_cow pfn={pfn} ttm=1\n",
+            "op S object {name} driver size={} insert=pfn vm=pfnmap+io+dontexpand+dontdump+reject_cow pfn={pfn} memory={memory} ttm=1\n",
             t.size
         )),
     }
@@ -123,18 +123,13 @@ fn pfn_word(p: PfnFlags) -> &'static str {
 }
 
 fn driver(name: &str, d: &lit::Driver) -> Result<String, Unsupported> {
-    match d.memory {
-        MemoryKind::Ram => {}
-        MemoryKind::Iomem => {
-            return unsupported(format!(
-                "driver {name} memory=iomem: no struct-page-less memory in the guest yet"
-            ))
-        }
-        MemoryKind::Devmem => {
-            return unsupported(format!(
-                "driver {name} memory=devmem: no ZONE_DEVICE pagemap in the guest yet"
-            ))
-        }
+    if d.memory == MemoryKind::Iomem
+        && matches!(d.insert, InsertMethod::Page | InsertMethod::FaultPage)
+    {
+        return unsupported(format!(
+            "driver {name} memory=iomem insert={}: needs struct pages",
+            d.insert.keyword()
+        ));
     }
     let insert = d.insert.keyword();
     match d.insert {
@@ -155,9 +150,10 @@ fn driver(name: &str, d: &lit::Driver) -> Result<String, Unsupported> {
         None => vm_words(default_vm(d.insert)),
     };
     Ok(format!(
-        "op S object {name} driver size={} insert={insert} vm={vm} pfn={} dax={}\n",
+        "op S object {name} driver size={} insert={insert} vm={vm} pfn={} memory={} dax={}\n",
         d.size,
         pfn_word(d.pfn),
+        d.memory.keyword(),
         u8::from(d.dax)
     ))
 }
@@ -267,13 +263,12 @@ fn operation(thread: &str, op: &OpKind) -> Result<String, Unsupported> {
         ),
         OpKind::Unpin { reg } => format!("unpin {}", reg.node),
         OpKind::Evict { object, to } => {
-            if *to == Some(Placement::Vram) {
-                return unsupported(format!(
-                    "evict {} to=vram: the guest has no device memory",
-                    object.node
-                ));
-            }
-            format!("evict {} system", object.node)
+            let target = match to {
+                Some(Placement::System) => "system",
+                Some(Placement::Vram) => "vram",
+                None => "same",
+            };
+            format!("evict {} {target}", object.node)
         }
         OpKind::Destroy { object } => format!("destroy {}", object.node),
         OpKind::Munmap { mapping } => format!("munmap {}", mapping.node),
@@ -303,7 +298,7 @@ mod tests {
         let g = translate(&test, &s, OracleKernel::V5_10, 400).unwrap();
         assert!(g
             .body
-            .contains("insert=pmd vm=mixedmap+io+dontexpand+dontdump pfn=dev ttm=1"));
+            .contains("insert=pmd vm=mixedmap+io+dontexpand+dontdump pfn=dev memory=ram ttm=1"));
         let lines: Vec<&str> = g.body.lines().collect();
         assert_eq!(lines[2], "op P0 write m0+0 1");
         assert_eq!(lines[3], "op P0 gup r0 pin_user_pages_fast m0+0 512 write");
@@ -313,8 +308,18 @@ mod tests {
     }
 
     #[test]
-    fn vram_is_unsupported() {
+    fn vram_is_iomem_and_wc_is_unsupported() {
         let src = TTM.replace("place=system", "place=vram");
+        let test = mmlab_litmus::parse(&src).unwrap();
+        let g = translate(
+            &test,
+            &Schedule::sequential(&test),
+            OracleKernel::V5_10,
+            400,
+        )
+        .unwrap();
+        assert!(g.body.contains("memory=iomem ttm=1"));
+        let src = TTM.replace("place=system", "place=system caching=wc");
         let test = mmlab_litmus::parse(&src).unwrap();
         let err = translate(
             &test,
@@ -323,6 +328,6 @@ mod tests {
             400,
         )
         .unwrap_err();
-        assert!(err.0.contains("place=vram"));
+        assert!(err.0.contains("caching=wc"));
     }
 }
