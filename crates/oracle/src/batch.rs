@@ -9,7 +9,7 @@ use crate::build;
 use crate::cache::Cache;
 use crate::console;
 use crate::kernel::OracleKernel;
-use crate::outcome::{GuestOutcome, Status};
+use crate::outcome::{Event, GuestOutcome, Status};
 use crate::qemu::{self, BootConfig, BootEnd};
 use crate::setup::KernelInstall;
 
@@ -153,6 +153,9 @@ fn boot_until_done(
         if let Some((mut o, kernel_lines)) = parsed.interrupted {
             let i = o.index.min(tests.len().saturating_sub(1));
             let step = step_text(&tests[i], &o.last_step);
+            if let Some(event) = wild_struct_page(&kernel_lines) {
+                o.events.push(event);
+            }
             o.status = Status::KernelCrash(format!(
                 "during {step}: {}",
                 crash_summary(&kernel_lines, &boot.end)
@@ -205,6 +208,28 @@ fn boot_until_done(
         kernel_release: release,
         outcomes,
         boots,
+    })
+}
+
+/// x86-64's vmemmap base without KASLR (the guest boots with `nokaslr`) and its size.
+const VMEMMAP_START: u64 = 0xffff_ea00_0000_0000;
+const VMEMMAP_SIZE: u64 = 1 << 40;
+const STRUCT_PAGE_SIZE: u64 = 64;
+
+/// A kernel fault on a struct page address whose memmap does not exist means the kernel
+/// derived a struct page for a pfn that has none: the model's `bad_page`.
+fn wild_struct_page(kernel_lines: &[String]) -> Option<Event> {
+    kernel_lines.iter().find_map(|l| {
+        let hex = l.split("unable to handle page fault for address: ").nth(1)?;
+        let addr = u64::from_str_radix(hex.trim().trim_start_matches("0x"), 16).ok()?;
+        let offset = addr.checked_sub(VMEMMAP_START).filter(|o| *o < VMEMMAP_SIZE)?;
+        Some(Event {
+            name: "bad_page".into(),
+            detail: format!(
+                "kernel faulted at {addr:#x}, inside the struct page of pfn {:#x}, which has no memmap",
+                offset / STRUCT_PAGE_SIZE
+            ),
+        })
     })
 }
 

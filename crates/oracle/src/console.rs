@@ -25,7 +25,10 @@ pub fn parse(lines: &[String]) -> ParsedBoot {
     let mut boot = ParsedBoot::default();
     let mut current: Option<GuestOutcome> = None;
     let mut kernel_lines: Vec<String> = Vec::new();
-    for raw in lines {
+    // The test process and the runner both write to the console; a line of one can land in
+    // the middle of a line of the other, so every `@mmlab ` starts a new line.
+    let split: Vec<String> = lines.iter().flat_map(|l| split_markers(l)).collect();
+    for raw in &split {
         let Some(pos) = raw.find("@mmlab ") else {
             if current.is_some() && !raw.trim().is_empty() {
                 kernel_lines.push(raw.trim().to_string());
@@ -64,6 +67,17 @@ pub fn parse(lines: &[String]) -> ParsedBoot {
         boot.interrupted = Some((t, kernel_lines));
     }
     boot
+}
+
+fn split_markers(line: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = line;
+    while let Some(pos) = rest[1.min(rest.len())..].find("@mmlab ").map(|p| p + 1) {
+        parts.push(rest[..pos].to_string());
+        rest = &rest[pos..];
+    }
+    parts.push(rest.to_string());
+    parts
 }
 
 fn finish(t: &mut GuestOutcome, rest: &str) {
@@ -168,6 +182,7 @@ mod tests {
             "@mmlab event lost_write P0:r0 bo0[0] pages=1",
             "@mmlab values bo0 0:2 7:1",
             "@mmlab objpage bo0 0 present=1 ref=3",
+            "@mmlab event stale_read x@mmlab step 7",
             "@mmlab end 0 ok 1234 step=final",
             "@mmlab begin 1 t1",
             "[ 3.0] BUG: kernel NULL pointer dereference",
@@ -182,6 +197,8 @@ mod tests {
         assert_eq!(t.registers["P0:r0"], RegValue::Number(512));
         assert_eq!(t.registers["P0:r1"], RegValue::Signal("SIGBUS".into()));
         assert!(t.has_event("lost_write"));
+        assert_eq!(t.events[1].detail, "x");
+        assert_eq!(t.last_step, "final");
         assert_eq!(t.values["bo0"][&7], 1);
         assert_eq!(t.pages[0].state["ref"], "3");
         let (i, k) = b.interrupted.as_ref().unwrap();

@@ -80,6 +80,9 @@ fn expr(e: &lit::Expr, o: &GuestOutcome) -> Option<bool> {
 
 /// Whether the named event happened in the observed execution (None: not observable).
 pub fn event_happened(name: &str, o: &GuestOutcome) -> Option<bool> {
+    if o.has_event(name) {
+        return Some(true); // e.g. bad_page, recognised from a kernel crash
+    }
     if !OBSERVABLE_EVENTS.contains(&name) {
         return None;
     }
