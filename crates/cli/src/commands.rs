@@ -40,6 +40,32 @@ pub struct RunArgs {
     /// Stop after this many seconds (the result is then incomplete).
     #[arg(long)]
     timeout: Option<f64>,
+    /// Also interleave inside operations where the kernel races (gup-fast walk steps, zap,
+    /// TLB flush, free).
+    #[arg(long)]
+    fine: bool,
+    /// Run a deliberately broken kernel, to see what its synchronization prevents:
+    /// `skip-recheck` (gup-fast keeps pages whose entry changed) or `skip-flush-wait`
+    /// (TLB flushes and page-table frees do not wait for gup-fast walkers).
+    #[arg(long, value_enum)]
+    inject_bug: Vec<InjectedBug>,
+}
+
+/// A synchronization the model can drop for testing.
+#[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
+pub enum InjectedBug {
+    SkipRecheck,
+    SkipFlushWait,
+}
+
+fn inject(mut cfg: KernelConfig, bugs: &[InjectedBug]) -> KernelConfig {
+    for b in bugs {
+        match b {
+            InjectedBug::SkipRecheck => cfg.injected.skip_gup_fast_recheck = true,
+            InjectedBug::SkipFlushWait => cfg.injected.skip_tlb_flush_wait = true,
+        }
+    }
+    cfg
 }
 
 #[derive(Args)]
@@ -50,6 +76,11 @@ pub struct ExplainArgs {
     /// The schedule to explain (default: each thread in turn, to completion).
     #[arg(long)]
     schedule: Option<String>,
+    /// Steps inside operations, as `mmlab run --fine`.
+    #[arg(long)]
+    fine: bool,
+    #[arg(long, value_enum)]
+    inject_bug: Vec<InjectedBug>,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
 }
@@ -149,8 +180,9 @@ pub fn run(args: RunArgs) -> u8 {
         };
         let mut runs = Vec::new();
         for cfg in configs {
+            let cfg = inject(cfg, &args.inject_bug);
             let machine = match Machine::new(&test, cfg) {
-                Ok(m) => m,
+                Ok(m) => m.with_fine(args.fine),
                 Err(e) => {
                     eprintln!("{}: setup at {cfg}: {e}", path.display());
                     return 2;
@@ -219,8 +251,9 @@ pub fn explain(args: ExplainArgs) -> u8 {
             return 2;
         }
     };
+    let cfg = inject(cfg, &args.inject_bug);
     let machine = match Machine::new(&test, cfg) {
-        Ok(m) => m,
+        Ok(m) => m.with_fine(args.fine),
         Err(e) => {
             eprintln!("{}: setup: {e}", args.file.display());
             return 2;

@@ -1,7 +1,9 @@
 //! mmap(2), eviction and destruction of any object: dispatch to the driver that owns it, or
 //! to the core mm for anonymous memory and memfds.
 
-use crate::drivers::gpu::drm::ttm::ttm_bo::{ttm_bo_destroy, ttm_bo_move, Placement};
+use crate::drivers::gpu::drm::ttm::ttm_bo::{
+    ttm_bo_destroy, ttm_bo_move_begin, ttm_bo_move_finish, Placement,
+};
 use crate::{DeviceObject, Model};
 use mmlab_mm::include::errno::Errno;
 use mmlab_mm::include::linux::mm_types::{MappingId, ObjId, VmOps, VmaBacking};
@@ -87,14 +89,38 @@ fn driver_mmap(k: &mut Model, obj: ObjId, vi: usize) -> Result<(), Errno> {
     }
 }
 
-/// The driver moves the object (a TTM eviction or a generic driver's move).
+/// The driver moves the object (a TTM eviction or a generic driver's move), atomically.
 pub fn evict(k: &mut Model, obj: ObjId, to: Option<Placement>) {
+    evict_begin(k, obj);
+    k.tlb_flush_mmu();
+    evict_finish(k, obj, to);
+}
+
+/// The steps of an eviction where other threads can run in between: the zap (under the
+/// object's reservation lock), the TLB flush (which waits for IRQ-disabled walkers), and the
+/// release and copy.
+pub fn evict_begin(k: &mut Model, obj: ObjId) {
     let real = target(k, obj);
     match k.devices.get(real).cloned() {
-        Some(DeviceObject::Ttm(_)) => ttm_bo_move(k, real, to),
-        Some(DeviceObject::Generic(dev)) => dev.evict(k, real),
+        Some(DeviceObject::Ttm(_)) => ttm_bo_move_begin(k, real),
+        Some(DeviceObject::Generic(dev)) => dev.evict_begin(k, real),
         _ => {}
     }
+}
+
+/// See [`evict_begin`].
+pub fn evict_finish(k: &mut Model, obj: ObjId, to: Option<Placement>) {
+    let real = target(k, obj);
+    match k.devices.get(real).cloned() {
+        Some(DeviceObject::Ttm(_)) => ttm_bo_move_finish(k, real, to),
+        Some(DeviceObject::Generic(dev)) => dev.evict_finish(k, real),
+        _ => {}
+    }
+}
+
+/// The object whose reservation lock a fault at this vma's object needs.
+pub fn fault_lock_target(k: &Model, obj: ObjId) -> ObjId {
+    target(k, obj)
 }
 
 /// The object is freed.

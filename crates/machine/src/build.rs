@@ -55,9 +55,17 @@ pub struct Machine {
     /// The operation texts, for traces.
     pub op_texts: Vec<Vec<String>>,
     pub init: State,
+    /// Interleave inside operations where the kernel races (see [`crate::fine`]).
+    pub fine: bool,
 }
 
 impl Machine {
+    /// The same machine with fine-grained interleaving on or off.
+    pub fn with_fine(mut self, fine: bool) -> Machine {
+        self.fine = fine;
+        self
+    }
+
     /// Sets the test up at `cfg` (the file's `kernel` line is the caller's business).
     pub fn new(test: &ast::Test, cfg: KernelConfig) -> Result<Machine, BuildError> {
         let mut kernel: Model = Model::new(cfg);
@@ -114,6 +122,7 @@ impl Machine {
             threads,
             op_texts,
             init,
+            fine: false,
         })
     }
 }

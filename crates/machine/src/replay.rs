@@ -25,8 +25,11 @@ pub fn replay(m: &Machine, schedule: &[usize]) -> (Vec<ReplayStep>, State) {
             continue;
         }
         let pc = state.threads[thread].pc as usize;
-        let op = m.op_texts[thread].get(pc).cloned().unwrap_or_default();
+        let mut op = m.op_texts[thread].get(pc).cloned().unwrap_or_default();
         state = m.step(&state, thread);
+        if state.threads[thread].pc as usize == pc {
+            op.push_str("  (in progress)");
+        }
         steps.push(ReplayStep {
             thread,
             op,
@@ -51,7 +54,11 @@ impl Model for Machine {
         let Some(t) = s.threads.get(thread) else {
             return false;
         };
-        t.killed.is_none() && (t.pc as usize) < self.threads[thread].len()
+        let ops = &self.threads[thread];
+        if t.killed.is_some() || (t.pc as usize) >= ops.len() {
+            return false;
+        }
+        !self.fine || !crate::fine::blocked(&s.kernel, t, ops.get(t.pc as usize))
     }
 
     fn step(&self, s: &State, thread: usize) -> State {
@@ -59,8 +66,15 @@ impl Model for Machine {
         let pc = next.threads[thread].pc as usize;
         if let Some(op) = self.threads[thread].get(pc) {
             let mut t = std::mem::take(&mut next.threads[thread]);
-            crate::exec::run_op(&mut next.kernel, &mut t, thread as u8, op);
-            t.pc += 1;
+            let done = if self.fine {
+                crate::fine::step(&mut next.kernel, &mut t, thread as u8, op)
+            } else {
+                crate::exec::run_op(&mut next.kernel, &mut t, thread as u8, op);
+                true
+            };
+            if done {
+                t.pc += 1;
+            }
             next.threads[thread] = t;
         }
         if (0..self.threads.len()).all(|i| !self.enabled(&next, i)) {

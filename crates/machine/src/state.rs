@@ -70,6 +70,10 @@ pub struct ThreadState {
     pub regs: [Option<RegValue>; 10],
     /// The thread was ended by a fatal signal.
     pub killed: Option<SignalName>,
+    /// Under fine-grained interleaving: the operation in progress.
+    pub inflight: Option<crate::fine::InFlight>,
+    /// The object reservation lock this thread holds (during an eviction).
+    pub holds_lock: Option<mmlab_mm::ObjId>,
 }
 
 /// The whole state of one execution.

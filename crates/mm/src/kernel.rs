@@ -74,6 +74,14 @@ pub struct Kernel<D> {
     pub pgmaps: Vec<PgMap>,
     /// MMF_HAS_PINNED.
     pub has_pinned: bool,
+    /// gup-fast walkers running with interrupts disabled (a TLB flush waits for them).
+    pub irqs_off_walkers: u8,
+    /// The mmu_gather: pages zapped but not yet released, waiting for the TLB flush.
+    pub tlb_gather: Vec<Pfn>,
+    /// Page tables unlinked and waiting for the TLB flush before they are freed (by id).
+    pub tlb_tables: Vec<u64>,
+    /// Objects whose reservation lock (dma_resv) a driver holds for a move.
+    pub resv_locked: Vec<ObjId>,
     pub events: EventSet,
     pub devices: D,
     pub trace: Tracer,
@@ -91,6 +99,10 @@ impl<D: Devices> Kernel<D> {
             holds: Vec::new(),
             pgmaps: Vec::new(),
             has_pinned: false,
+            irqs_off_walkers: 0,
+            tlb_gather: Vec::new(),
+            tlb_tables: Vec::new(),
+            resv_locked: Vec::new(),
             events: EventSet::empty(),
             devices: D::default(),
             trace: Tracer::default(),

@@ -112,8 +112,6 @@ change_points! {
     /// backs off from special huge entries, ->huge_fault allowed again for special vmas,
     /// vmf_insert_mixed reports a bad vma with SIGBUS instead of BUG.
     HugePfnmap = (6, 12, Source, "", "mm: introduce ARCH_SUPPORTS_HUGE_PFNMAP and special bits to pmd/pud; mm/gup: detect huge pfnmap entries in gup-fast; mm: allow THP orders for PFNMAPs");
-    /// FS-DAX pages become ordinary refcounted folios mapped with vmf_insert_folio_pmd/pud.
-    FsDaxRefcounted = (6, 15, Inferred, "", "mm: allow compound zone device pages; fs/dax: properly refcount fs dax pages");
     /// The devmap page-table bit and pfn_t are removed; GUP no longer calls get_dev_pagemap.
     RemoveDevmap = (6, 17, Inferred, "", "mm: Remove pXX_devmap page table bit and pfn_t type");
     /// vm_normal_page, _pmd and the new _pud share one helper keyed on the special bit of each
@@ -128,6 +126,18 @@ pub struct Backports {
     pub dont_pin_zero_page: bool,
 }
 
+/// Deliberate breakage for testing the explorer: a kernel without the synchronization the
+/// real one relies on, so that races the real kernel prevents become visible. Never set by
+/// a release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
+pub struct InjectedBugs {
+    /// gup-fast keeps what it grabbed without checking that the entry is unchanged.
+    pub skip_gup_fast_recheck: bool,
+    /// TLB flushes (and the page-table frees behind them) do not wait for walkers that run
+    /// with interrupts disabled.
+    pub skip_tlb_flush_wait: bool,
+}
+
 /// The kernel the model behaves as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct KernelConfig {
@@ -135,6 +145,7 @@ pub struct KernelConfig {
     pub backports: Backports,
     /// A distribution kernel (`debian-6.1`), named so in output.
     pub debian: bool,
+    pub injected: InjectedBugs,
 }
 
 impl KernelConfig {
@@ -144,6 +155,7 @@ impl KernelConfig {
             release,
             backports: Backports::default(),
             debian: false,
+            injected: InjectedBugs::default(),
         }
     }
 
@@ -214,10 +226,14 @@ impl KernelConfig {
 impl fmt::Display for KernelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.debian {
-            write!(f, "debian-{}", self.release)
+            write!(f, "debian-{}", self.release)?;
         } else {
-            write!(f, "{}", self.release)
+            write!(f, "{}", self.release)?;
         }
+        if self.injected != InjectedBugs::default() {
+            write!(f, "+injected-bugs")?;
+        }
+        Ok(())
     }
 }
 

@@ -224,26 +224,33 @@ impl GenericDevice {
         })
     }
 
-    /// The driver moves its memory: unmap, copy to new memory of the same kind, free the old.
-    pub fn evict(&self, k: &mut Model, obj: ObjId) {
+    /// The first part of a move: lock the object against faults and clear its mappings.
+    pub fn evict_begin(&self, k: &mut Model, obj: ObjId) {
         k.call("generic_driver_evict", |k| {
-            k.unmap_mapping_range(self.mapping, 0, self.pages);
+            k.resv_locked.push(obj);
+            k.unmap_mapping_range_zap(self.mapping, 0, self.pages);
+        })
+    }
+
+    /// The rest of the move after the TLB flush: copy to new memory of the same kind, free the
+    /// old, unlock.
+    pub fn evict_finish(&self, k: &mut Model, obj: ObjId) {
+        k.call("generic_driver_evict", |k| {
+            k.tlb_free_gathered();
             let old: Vec<u8> = (0..self.pages)
                 .map(|i| k.object_content(obj, i).unwrap_or(0))
                 .collect();
-            let extents = match k.object_mut(obj) {
-                Some(b) => b.clear(),
-                None => return,
-            };
-            if !self.populate(k, obj) {
-                return;
-            }
-            for (i, value) in old.into_iter().enumerate() {
-                if let Some(pfn) = k.object_pfn(obj, i as u64) {
-                    k.mem.update(pfn, 1, |f| f.content = value);
+            if let Some(extents) = k.object_mut(obj).map(|b| b.clear()) {
+                if self.populate(k, obj) {
+                    for (i, value) in old.into_iter().enumerate() {
+                        if let Some(pfn) = k.object_pfn(obj, i as u64) {
+                            k.mem.update(pfn, 1, |f| f.content = value);
+                        }
+                    }
+                    self.free(k, &extents);
                 }
             }
-            self.free(k, &extents);
+            k.resv_locked.retain(|o| *o != obj);
         })
     }
 

@@ -223,7 +223,7 @@ pub struct GupResult {
 }
 
 impl GupResult {
-    fn err(e: Errno) -> Self {
+    pub(crate) fn err(e: Errno) -> Self {
         GupResult {
             ret: e.ret(),
             pages: PageList::default(),
@@ -708,31 +708,65 @@ impl<D: Devices> Kernel<D> {
         holder: Holder,
     ) -> GupResult {
         self.call(call.name(), |k| {
-            let grab = if call.pins() {
+            let flags = call.foll_flags(user_flags);
+            if !call.is_fast() {
+                let result = k.gup_slow(start, nr_pages, flags);
+                k.hold(holder, call.pins(), result.pages.clone());
+                return result;
+            }
+            let mut walk = match k.gup_fast_begin(start, nr_pages, flags) {
+                Ok(walk) => walk,
+                Err(result) => return result,
+            };
+            while walk.phase != fast::WalkPhase::Done {
+                k.gup_fast_step(&mut walk);
+            }
+            k.gup_fast_complete(call, walk, holder)
+        })
+    }
+
+    /// The end of a gup-fast entry point: the slow path for the rest (not for the _fast_only
+    /// variants, which never return an error), and the references handed to `holder`.
+    pub fn gup_fast_complete(
+        &mut self,
+        call: GupCall,
+        walk: fast::GupFastWalk,
+        holder: Holder,
+    ) -> GupResult {
+        let mut result = self.gup_fast_finish(walk);
+        if call.fast_only() {
+            result.ret = result.ret.max(0);
+        }
+        self.hold(holder, call.pins(), result.pages.clone());
+        result
+    }
+}
+
+impl GupCall {
+    /// Whether the call starts with the lockless walk.
+    pub fn is_fast(self) -> bool {
+        !matches!(self, GupCall::GetUserPages | GupCall::PinUserPages)
+    }
+
+    pub fn fast_only(self) -> bool {
+        matches!(
+            self,
+            GupCall::GetUserPagesFastOnly | GupCall::PinUserPagesFastOnly
+        )
+    }
+
+    /// The FOLL flags the entry point adds to the caller's.
+    pub fn foll_flags(self, user: FollFlags) -> FollFlags {
+        let mut flags = user
+            | if self.pins() {
                 FollFlags::PIN
             } else {
                 FollFlags::GET
             };
-            let flags = user_flags | grab;
-            let result = match call {
-                GupCall::GetUserPages | GupCall::PinUserPages => k.gup_slow(start, nr_pages, flags),
-                GupCall::GetUserPagesFast | GupCall::PinUserPagesFast => {
-                    k.internal_get_user_pages_fast(start, nr_pages, flags)
-                }
-                GupCall::GetUserPagesFastOnly | GupCall::PinUserPagesFastOnly => {
-                    let mut r = k.internal_get_user_pages_fast(
-                        start,
-                        nr_pages,
-                        flags | FollFlags::FAST_ONLY,
-                    );
-                    // The _fast_only variants never return an error.
-                    r.ret = r.ret.max(0);
-                    r
-                }
-            };
-            k.hold(holder, call.pins(), result.pages.clone());
-            result
-        })
+        if self.fast_only() {
+            flags |= FollFlags::FAST_ONLY;
+        }
+        flags
     }
 }
 

@@ -143,7 +143,7 @@ impl<D: Devices> Kernel<D> {
         }
         let head = self.compound_head(pfn);
         self.mem.update_page(head, |p| p.mapcount -= 1);
-        self.put_page(head);
+        self.tlb_remove_page(head);
     }
 
     /// __split_huge_pmd / __split_huge_pud of a file vma: the entry is cleared (the range

@@ -175,8 +175,9 @@ impl<D: Devices> Kernel<D> {
         if vma.flags.contains(VmFlags::MIXEDMAP) {
             return true;
         }
-        let devmap = !self.has(ChangePoint::RemoveDevmap) && pfn.devmap();
-        devmap || pfn.special() || is_zero_pfn(pfn.pfn)
+        // pfn_t (and with it the devmap and special pfn flags) is gone from 6.17.
+        let pfn_t_allows = !self.has(ChangePoint::RemoveDevmap) && (pfn.devmap() || pfn.special());
+        pfn_t_allows || is_zero_pfn(pfn.pfn)
     }
 
     /// vmf_insert_mixed / vmf_insert_mixed_prot / vmf_insert_mixed_mkwrite. On x86 (with
@@ -647,9 +648,51 @@ impl<D: Devices> Kernel<D> {
                         obj.remove(vma.page_index(addr));
                     }
                 }
+                k.tlb_remove_page(pfn);
+            }
+        })
+    }
+
+    /// tlb_remove_page: the page's mapping reference is dropped only after the TLB flush.
+    pub fn tlb_remove_page(&mut self, pfn: Pfn) {
+        self.tlb_gather.push(pfn);
+    }
+
+    /// tlb_flush_mmu_tlbonly: the TLB shootdown. Its IPIs cannot complete while a gup-fast
+    /// walker has interrupts disabled, so callers only flush when no walker is in flight.
+    pub fn tlb_flush_mmu(&mut self) {
+        self.call("tlb_flush_mmu", |k| {
+            let walkers = k.irqs_off_walkers;
+            if walkers > 0 {
+                k.note(|| format!("{walkers} gup-fast walker(s) with IRQs off: flush does not wait (injected bug)"));
+            }
+        })
+    }
+
+    /// Whether a TLB flush can complete now: it waits for walkers with interrupts disabled.
+    pub fn tlb_flush_can_complete(&self) -> bool {
+        self.irqs_off_walkers == 0 || self.cfg.injected.skip_tlb_flush_wait
+    }
+
+    /// tlb_batch_pages_flush and tlb_table_flush: after the flush, release the gathered
+    /// pages and page tables.
+    pub fn tlb_free_gathered(&mut self) {
+        self.tlb_tables.clear();
+        let pages = std::mem::take(&mut self.tlb_gather);
+        if pages.is_empty() {
+            return;
+        }
+        self.call("tlb_batch_pages_flush", |k| {
+            for pfn in pages {
                 k.put_page(pfn);
             }
         })
+    }
+
+    /// tlb_finish_mmu: flush, then release the gathered pages.
+    pub fn tlb_finish_mmu(&mut self) {
+        self.tlb_flush_mmu();
+        self.tlb_free_gathered();
     }
 
     /// unmap_page_range / zap_page_range over `start..end` of vma `vi`: huge entries first
@@ -670,8 +713,14 @@ impl<D: Devices> Kernel<D> {
     }
 
     /// unmap_mapping_range: zap `pages` pages from file page `first` in every vma of the
-    /// address space (even_cows: private COW copies go too).
+    /// address space (even_cows: private COW copies go too), then flush and free.
     pub fn unmap_mapping_range(&mut self, mapping: MappingId, first: u64, pages: u64) {
+        self.unmap_mapping_range_zap(mapping, first, pages);
+        self.tlb_finish_mmu();
+    }
+
+    /// The clearing part of unmap_mapping_range: entries cleared, pages gathered for the flush.
+    pub fn unmap_mapping_range_zap(&mut self, mapping: MappingId, first: u64, pages: u64) {
         self.call("unmap_mapping_range", |k| {
             let last = first + pages;
             for vi in 0..k.vmas.len() {

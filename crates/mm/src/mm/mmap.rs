@@ -88,11 +88,31 @@ impl<D: Devices> Kernel<D> {
     /// munmap of the whole vma `vi`.
     pub fn munmap(&mut self, vi: usize) {
         self.call("do_munmap", |k| {
-            let vma = k.vmas[vi].clone();
-            k.unmap_page_range(vi, vma.start, vma.end);
-            k.vmas.remove(vi);
-            k.pt.free_tables(vma.start, vma.end);
+            k.munmap_zap(vi);
+            k.tlb_finish_mmu();
         })
+    }
+
+    /// unmap_region up to the flush: the vma goes, its entries are cleared and their pages
+    /// gathered, and its page tables unlinked (free_pgtables); the tables and pages are freed
+    /// by tlb_finish_mmu once the flush has waited for walkers with interrupts disabled.
+    pub fn munmap_zap(&mut self, vi: usize) {
+        let vma = self.vmas[vi].clone();
+        self.unmap_page_range(vi, vma.start, vma.end);
+        self.vmas.remove(vi);
+        self.call("free_pgtables", |k| {
+            let vmas = k.vmas.clone();
+            let unlinked = k.pt.free_tables(vma.start, vma.end, |lo, hi| {
+                vmas.iter().any(|v| v.start < hi && lo < v.end)
+            });
+            k.note(|| {
+                format!(
+                    "{} page tables unlinked, freed after the flush",
+                    unlinked.len()
+                )
+            });
+            k.tlb_tables.extend(unlinked);
+        });
     }
 
     /// mprotect over the whole vma `vi`: new vm_flags, then change_protection rewrites the
@@ -134,6 +154,7 @@ impl<D: Devices> Kernel<D> {
                 return Err(Errno::EINVAL);
             }
             k.unmap_page_range(vi, vma.start, vma.end);
+            k.tlb_finish_mmu();
             Ok(())
         })
     }

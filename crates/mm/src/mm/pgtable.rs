@@ -11,14 +11,17 @@ use std::collections::BTreeMap;
 /// A PUD or PMD "table" entry is present without PSE.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct PageTables {
+    /// Identifies the next page-table page allocated (kept in the table entry's pfn field), so
+    /// a walker can tell a freed-and-reallocated table from the one it read.
+    next_table: u64,
     pud: BTreeMap<u64, Entry>,
     pmd: BTreeMap<u64, Entry>,
     pte: BTreeMap<u64, Entry>,
 }
 
-fn table_entry() -> Entry {
+fn table_entry(id: u64) -> Entry {
     Entry::new(
-        Pfn(0),
+        Pfn(id),
         PageTableFlags::PRESENT | PageTableFlags::RW | PageTableFlags::USER,
     )
 }
@@ -87,7 +90,8 @@ impl PageTables {
             return false;
         }
         if pud.is_none() {
-            self.set(Level::Pud, addr, table_entry());
+            self.next_table += 1;
+            self.set(Level::Pud, addr, table_entry(self.next_table));
         }
         true
     }
@@ -102,7 +106,8 @@ impl PageTables {
             return false;
         }
         if pmd.is_none() {
-            self.set(Level::Pmd, addr, table_entry());
+            self.next_table += 1;
+            self.set(Level::Pmd, addr, table_entry(self.next_table));
         }
         true
     }
@@ -131,21 +136,47 @@ impl PageTables {
             .collect()
     }
 
-    /// Frees empty tables below `start..end` (free_pgtables after munmap).
-    pub fn free_tables(&mut self, start: u64, end: u64) {
-        let ptes = self.ptes(start, end);
-        for (addr, _) in ptes {
-            self.set(Level::Pte, addr, Entry::NONE);
+    /// Frees the page tables under `start..end` whose whole span no vma uses any more
+    /// (free_pgtables after munmap: the floor and ceiling are the neighbouring vmas).
+    /// Returns the ids of the tables unlinked (freed once the TLB flush is done).
+    pub fn free_tables(
+        &mut self,
+        start: u64,
+        end: u64,
+        in_use: impl Fn(u64, u64) -> bool,
+    ) -> Vec<u64> {
+        let mut unlinked = Vec::new();
+        for level in [Level::Pmd, Level::Pud] {
+            let size = level.size();
+            let mut key = start / size;
+            while key * size < end {
+                let (lo, hi) = (key * size, (key + 1) * size);
+                if !in_use(lo, hi) {
+                    let entry = self.get(level, lo);
+                    if entry.present() && !entry.leaf() {
+                        let below = if level == Level::Pmd {
+                            Level::Pte
+                        } else {
+                            Level::Pmd
+                        };
+                        let (b0, b1) = (lo / below.size(), hi / below.size());
+                        let keys: Vec<u64> =
+                            self.map(below).range(b0..b1).map(|(k, _)| *k).collect();
+                        for k in keys {
+                            if let Some(e) = self.map_mut(below).remove(&k) {
+                                if below != Level::Pte && !e.leaf() {
+                                    unlinked.push(e.pfn().0);
+                                }
+                            }
+                        }
+                        self.map_mut(level).remove(&key);
+                        unlinked.push(entry.pfn().0);
+                    }
+                }
+                key += 1;
+            }
         }
-        let pmd_keys: Vec<u64> = self
-            .pmd
-            .range(start / PMD_SIZE..end.saturating_sub(1) / PMD_SIZE + 1)
-            .filter(|(k, e)| !e.leaf() && (**k * PMD_SIZE) >= start && (**k + 1) * PMD_SIZE <= end)
-            .map(|(k, _)| *k)
-            .collect();
-        for k in pmd_keys {
-            self.pmd.remove(&k);
-        }
+        unlinked
     }
 
     /// Number of entries (a size measure).

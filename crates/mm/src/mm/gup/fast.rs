@@ -1,8 +1,14 @@
 //! mm/gup.c, fast path: the lockless page-table walk of get_user_pages_fast and
 //! pin_user_pages_fast (gup_pgd_range down to gup_pte_range / gup_huge_pmd / gup_huge_pud, and
 //! the devmap device path), then the slow path for whatever it could not take.
+//!
+//! The walk is a small state machine ([`GupFastWalk`]) so that the explorer can interleave
+//! the points where the real walk races with zaps: reading an entry with IRQs off, the
+//! speculative grab of its page, and the recheck that the entry did not change. Run
+//! back to back, the steps are the atomic walk. A PTE table is handled as one chunk: its
+//! entries are read together, grabbed together and rechecked in order.
 
-use super::{FollFlags, GupResult, PageList};
+use super::{FollFlags, GupResult, PageList, Taken};
 use crate::arch::x86::pgtable::{Entry, Level, PAGE_SIZE};
 use crate::events::Event;
 use crate::include::errno::Errno;
@@ -11,22 +17,72 @@ use crate::kernel::{Devices, Kernel};
 use crate::mm::page_alloc::{PageKind, PhysMem};
 use crate::version::ChangePoint;
 
-/// Why the lockless walk stopped early.
-type Stop = ();
+/// What the walk read and has not finished with.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Chunk {
+    /// A huge leaf at `level`, read at `addr`; the walk covers `addr..end` with it.
+    Huge {
+        level: Level,
+        addr: u64,
+        end: u64,
+        entry: Entry,
+        taken: Vec<Taken>,
+    },
+    /// PTEs read from one table, from `addr` on, with who owned each page when read; `last`
+    /// when the walk stops after them.
+    Ptes {
+        addr: u64,
+        entries: Vec<Entry>,
+        taken: Vec<Taken>,
+        last: bool,
+    },
+}
+
+/// Where the walk is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum WalkPhase {
+    /// Read the PUD and PMD entries at the next address.
+    Read,
+    /// A PMD pointing at a PTE table was read; read the table's entries next.
+    ReadPtes { pmd: Entry, end: u64 },
+    /// Entries read; take references on their pages.
+    Grab(Chunk),
+    /// References taken (`grabbed` of the chunk's entries); check the entries did not change.
+    Recheck { chunk: Chunk, grabbed: usize },
+    /// The lockless part is over (IRQs back on).
+    Done,
+}
+
+/// A gup-fast call in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GupFastWalk {
+    pub start: u64,
+    pub nr_pages: u64,
+    pub flags: FollFlags,
+    /// The next address to read.
+    pub addr: u64,
+    pub end: u64,
+    pub pages: PageList,
+    pub phase: WalkPhase,
+}
 
 impl<D: Devices> Kernel<D> {
-    /// internal_get_user_pages_fast (5.11, 6.1) / gup_fast_fallback (6.12+).
-    pub fn internal_get_user_pages_fast(
+    fn gup_fast_name(&self) -> &'static str {
+        if self.has(ChangePoint::HugePfnmap) {
+            "gup_fast_fallback"
+        } else {
+            "internal_get_user_pages_fast"
+        }
+    }
+
+    /// The checks before the walk, then local_irq_save: the walk starts.
+    pub fn gup_fast_begin(
         &mut self,
         start: u64,
         nr_pages: u64,
         flags: FollFlags,
-    ) -> GupResult {
-        let name = if self.has(ChangePoint::HugePfnmap) {
-            "gup_fast_fallback"
-        } else {
-            "internal_get_user_pages_fast"
-        };
+    ) -> Result<GupFastWalk, GupResult> {
+        let name = self.gup_fast_name();
         self.call(name, |k| {
             let allowed = FollFlags::WRITE
                 | FollFlags::LONGTERM
@@ -36,30 +92,68 @@ impl<D: Devices> Kernel<D> {
                 | FollFlags::FAST_ONLY;
             if !(flags - allowed).is_empty() {
                 k.warn("gup-fast: unsupported FOLL flags");
-                return GupResult::err(Errno::EINVAL);
+                return Err(GupResult::err(Errno::EINVAL));
             }
             if flags.contains(FollFlags::PIN) {
                 k.has_pinned = true;
             }
             let start = start & !(PAGE_SIZE - 1);
-            let mut pages = PageList::default();
-            k.call("lockless_pages_from_mm", |k| {
-                k.note(|| "local_irq_save: walk without the mmap lock".into());
-                k.gup_pgd_range(start, start + nr_pages * PAGE_SIZE, flags, &mut pages);
-            });
+            k.irqs_off_walkers += 1;
+            k.note(|| "local_irq_save: walk the page tables without the mmap lock".into());
+            Ok(GupFastWalk {
+                start,
+                nr_pages,
+                flags,
+                addr: start,
+                end: start + nr_pages * PAGE_SIZE,
+                pages: PageList::default(),
+                phase: if nr_pages == 0 {
+                    WalkPhase::Done
+                } else {
+                    WalkPhase::Read
+                },
+            })
+        })
+    }
+
+    /// One step of the lockless walk.
+    pub fn gup_fast_step(&mut self, walk: &mut GupFastWalk) {
+        let phase = std::mem::replace(&mut walk.phase, WalkPhase::Done);
+        let next = match phase {
+            WalkPhase::Read => self.call("gup_pmd_range", |k| k.gup_fast_read(walk)),
+            WalkPhase::ReadPtes { pmd, end } => {
+                self.call("gup_pte_range", |k| k.gup_fast_read_ptes(walk, pmd, end))
+            }
+            WalkPhase::Grab(chunk) => self.gup_fast_grab(walk, chunk),
+            WalkPhase::Recheck { chunk, grabbed } => self.gup_fast_recheck(walk, chunk, grabbed),
+            WalkPhase::Done => WalkPhase::Done,
+        };
+        if next == WalkPhase::Done {
+            self.irqs_off_walkers = self.irqs_off_walkers.saturating_sub(1);
+            self.note(|| "local_irq_restore".into());
+        }
+        walk.phase = next;
+    }
+
+    /// After the walk: return what it took, or go to the slow path for the rest.
+    pub fn gup_fast_finish(&mut self, walk: GupFastWalk) -> GupResult {
+        let name = self.gup_fast_name();
+        self.call(name, |k| {
+            let mut pages = walk.pages;
             let nr_pinned = pages.len();
+            let nr_pages = walk.nr_pages;
             k.note(|| format!("gup-fast took {nr_pinned} of {nr_pages} pages"));
-            if nr_pinned == nr_pages || flags.contains(FollFlags::FAST_ONLY) {
+            if nr_pinned == nr_pages || walk.flags.contains(FollFlags::FAST_ONLY) {
                 return GupResult {
                     ret: nr_pinned as i64,
                     pages,
                     hang: false,
                 };
             }
-            let slow_flags = flags - FollFlags::FAST_ONLY;
+            let slow_flags = walk.flags - FollFlags::FAST_ONLY;
             let rest = k.call("__gup_longterm_unlocked", |k| {
                 k.gup_slow(
-                    start + nr_pinned * PAGE_SIZE,
+                    walk.start + nr_pinned * PAGE_SIZE,
                     nr_pages - nr_pinned,
                     slow_flags,
                 )
@@ -82,242 +176,363 @@ impl<D: Devices> Kernel<D> {
         })
     }
 
-    /// gup_pgd_range → gup_pud_range → gup_pmd_range: walk `start..end`, dispatching huge
-    /// leaves and PTE tables; any refusal ends the whole walk, keeping what was taken.
-    fn gup_pgd_range(&mut self, start: u64, end: u64, flags: FollFlags, pages: &mut PageList) {
-        let mut addr = start;
-        while addr < end {
-            let pud = self.pt.get(Level::Pud, addr);
-            let pud_end = ((addr & Level::Pud.mask()) + Level::Pud.size()).min(end);
-            if pud.is_none() {
-                self.note(|| format!("pud none at {addr:#x}: stop"));
-                return;
-            }
-            let huge_pud = if self.has(ChangePoint::HugePfnmap) {
-                pud.leaf()
-            } else {
-                pud.leaf() || (!self.has(ChangePoint::RemoveDevmap) && pud.devmap())
-            };
-            let walked = if huge_pud {
-                self.gup_huge(Level::Pud, pud, addr, pud_end, flags, pages)
-            } else {
-                self.gup_pmd_range(addr, pud_end, flags, pages)
-            };
-            if walked.is_err() {
-                return;
-            }
-            addr = pud_end;
+    /// gup_pud_range / gup_pmd_range: read the entries at the next address.
+    fn gup_fast_read(&mut self, walk: &mut GupFastWalk) -> WalkPhase {
+        let addr = walk.addr;
+        if addr >= walk.end {
+            return WalkPhase::Done;
         }
-    }
-
-    fn gup_pmd_range(
-        &mut self,
-        start: u64,
-        end: u64,
-        flags: FollFlags,
-        pages: &mut PageList,
-    ) -> Result<(), Stop> {
-        let mut addr = start;
-        while addr < end {
-            let pmd = self.pt.get(Level::Pmd, addr);
-            let pmd_end = ((addr & Level::Pmd.mask()) + Level::Pmd.size()).min(end);
-            if !pmd.present() {
-                self.note(|| format!("pmd none at {addr:#x}: stop"));
-                return Err(());
-            }
-            if pmd.leaf() {
-                self.gup_huge(Level::Pmd, pmd, addr, pmd_end, flags, pages)?;
-            } else {
-                self.gup_pte_range(addr, pmd_end, flags, pages)?;
-            }
-            addr = pmd_end;
+        let pud = self.pt.get(Level::Pud, addr);
+        let pud_end = ((addr & Level::Pud.mask()) + Level::Pud.size()).min(walk.end);
+        if pud.is_none() {
+            self.note(|| format!("pud none at {addr:#x}: stop"));
+            return WalkPhase::Done;
         }
-        Ok(())
-    }
-
-    /// gup_pte_range (gup_fast_pte_range).
-    fn gup_pte_range(
-        &mut self,
-        start: u64,
-        end: u64,
-        flags: FollFlags,
-        pages: &mut PageList,
-    ) -> Result<(), Stop> {
-        self.call("gup_pte_range", |k| {
-            let nr_start = pages.len();
-            let mut addr = start;
-            while addr < end {
-                let pte = k.pt.get(Level::Pte, addr);
-                if !pte.present() {
-                    k.note(|| format!("pte none at {addr:#x}: stop"));
-                    return Err(());
-                }
-                if flags.contains(FollFlags::WRITE) && !pte.write() {
-                    k.note(|| "pte not writable: stop".into());
-                    return Err(());
-                }
-                if !k.has(ChangePoint::RemoveDevmap) && pte.devmap() {
-                    if flags.contains(FollFlags::LONGTERM) {
-                        k.note(|| "devmap pte and FOLL_LONGTERM: stop".into());
-                        return Err(());
-                    }
-                    if k.get_dev_pagemap(pte.pfn()).is_none() {
-                        k.undo_dev_pagemap(pages, nr_start, flags);
-                        return Err(());
-                    }
-                } else if pte.special() {
-                    k.note(|| format!("special pte ({pte}): stop"));
-                    return Err(());
-                }
-                let pfn = pte.pfn();
-                if !PhysMem::pfn_valid(pfn) {
-                    k.raise(Event::BadPage, || {
-                        format!("pte_page() of pfn {pfn} with no memmap")
-                    });
-                    return Err(());
-                }
-                let head = k.compound_head(pfn);
-                if !k.try_grab_folio(head, 1, flags) {
-                    return Err(());
-                }
-                if !k.gup_fast_folio_allowed(head, flags) {
-                    k.gup_put_folio(head, 1, flags);
-                    return Err(());
-                }
-                if k.pt.get(Level::Pte, addr) != pte {
-                    k.note(|| "pte changed under us: undo and stop".into());
-                    k.gup_put_folio(head, 1, flags);
-                    return Err(());
-                }
-                let from = k.taken_from(pfn);
-                pages.push(pfn, from);
-                addr += PAGE_SIZE;
-            }
-            Ok(())
-        })
-    }
-
-    /// gup_huge_pmd / gup_huge_pud: a huge leaf. Devmap entries go through the device path;
-    /// from 6.12 special ones stop the walk; anything else is treated as a THP: one grab of
-    /// all subpages' references on pmd_page()'s head.
-    fn gup_huge(
-        &mut self,
-        level: Level,
-        entry: Entry,
-        addr: u64,
-        end: u64,
-        flags: FollFlags,
-        pages: &mut PageList,
-    ) -> Result<(), Stop> {
-        let name = if level == Level::Pmd {
-            "gup_huge_pmd"
+        let huge_pud = if self.has(ChangePoint::HugePfnmap) {
+            pud.leaf()
         } else {
-            "gup_huge_pud"
+            pud.leaf() || (!self.has(ChangePoint::RemoveDevmap) && pud.devmap())
         };
-        self.call(name, |k| {
-            if flags.contains(FollFlags::WRITE) && !entry.write() {
-                k.note(|| "huge entry not writable: stop".into());
-                return Err(());
-            }
-            if k.has(ChangePoint::HugePfnmap) && entry.special() {
-                k.note(|| format!("special {} ({entry}): stop", level.name()));
-                return Err(());
-            }
-            let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
-            let refs = (end - addr) / PAGE_SIZE;
-            if !k.has(ChangePoint::RemoveDevmap) && entry.devmap() {
-                if flags.contains(FollFlags::LONGTERM) {
-                    k.note(|| "devmap huge entry and FOLL_LONGTERM: stop".into());
-                    return Err(());
-                }
-                return k.gup_device_huge(level, entry, addr, first, refs, flags, pages);
-            }
-            k.note(|| {
-                format!("{entry}: neither special nor devmap: {refs} references on pmd_page()")
-            });
-            if !PhysMem::pfn_valid(entry.pfn()) {
-                k.raise(Event::BadPage, || {
-                    format!("pmd_page() of pfn {} which has no struct page", entry.pfn())
-                });
-                return Err(());
-            }
-            let head = k.compound_head(entry.pfn());
-            if !k.try_grab_folio(head, refs as i32, flags) {
-                return Err(());
-            }
-            if !k.gup_fast_folio_allowed(head, flags) {
-                k.gup_put_folio(head, refs as i32, flags);
-                return Err(());
-            }
-            if k.pt.get(level, addr) != entry {
-                k.note(|| "entry changed under us: undo and stop".into());
-                k.gup_put_folio(head, refs as i32, flags);
-                return Err(());
-            }
-            for i in 0..refs {
-                let pfn = first.offset(i);
-                let from = k.taken_from(pfn);
-                pages.push(pfn, from);
-            }
-            Ok(())
+        if huge_pud {
+            return self.read_huge(Level::Pud, addr, pud_end, pud);
+        }
+        let pmd = self.pt.get(Level::Pmd, addr);
+        let pmd_end = ((addr & Level::Pmd.mask()) + Level::Pmd.size()).min(walk.end);
+        if !pmd.present() {
+            self.note(|| format!("pmd none at {addr:#x}: stop"));
+            return WalkPhase::Done;
+        }
+        if pmd.leaf() {
+            return self.read_huge(Level::Pmd, addr, pmd_end, pmd);
+        }
+        WalkPhase::ReadPtes { pmd, end: pmd_end }
+    }
+
+    fn read_huge(&mut self, level: Level, addr: u64, end: u64, entry: Entry) -> WalkPhase {
+        let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
+        let taken = (0..(end - addr) / PAGE_SIZE)
+            .map(|i| self.taken_from(first.offset(i)))
+            .collect();
+        WalkPhase::Grab(Chunk::Huge {
+            level,
+            addr,
+            end,
+            entry,
+            taken,
         })
     }
 
-    /// __gup_device_huge_pmd / _pud: each subpage needs a live dev_pagemap; any failure undoes
-    /// what this entry took.
-    #[allow(clippy::too_many_arguments)]
-    fn gup_device_huge(
+    /// gup_pte_range, reading: the PTEs of one table up to the first one the walk must stop
+    /// at.
+    fn gup_fast_read_ptes(&mut self, walk: &mut GupFastWalk, pmd: Entry, end: u64) -> WalkPhase {
+        let addr = walk.addr;
+        if self.pt.get(Level::Pmd, addr) != pmd {
+            if self.tlb_tables.contains(&pmd.pfn().0) {
+                // Unlinked but not yet freed (the flush waits for us): its entries were
+                // cleared before it was unlinked.
+                self.note(|| {
+                    "the PTE table was unlinked under us; its entries are clear: stop".into()
+                });
+            } else {
+                self.raise(Event::UseAfterFree, || {
+                    format!("gup-fast read PTEs at {addr:#x} from a page table that was freed")
+                });
+            }
+            return WalkPhase::Done;
+        }
+        let flags = walk.flags;
+        let mut entries = Vec::new();
+        let mut taken = Vec::new();
+        let mut last = false;
+        let mut at = addr;
+        while at < end {
+            let pte = self.pt.get(Level::Pte, at);
+            if !self.gup_fast_pte_usable(pte, at, flags) {
+                last = true;
+                break;
+            }
+            taken.push(self.taken_from(pte.pfn()));
+            entries.push(pte);
+            at += PAGE_SIZE;
+        }
+        if entries.is_empty() {
+            return WalkPhase::Done;
+        }
+        WalkPhase::Grab(Chunk::Ptes {
+            addr,
+            entries,
+            taken,
+            last,
+        })
+    }
+
+    /// The per-PTE checks of gup_pte_range before the grab.
+    fn gup_fast_pte_usable(&mut self, pte: Entry, at: u64, flags: FollFlags) -> bool {
+        if !pte.present() {
+            self.note(|| format!("pte none at {at:#x}: stop"));
+            return false;
+        }
+        if flags.contains(FollFlags::WRITE) && !pte.write() {
+            self.note(|| "pte not writable: stop".into());
+            return false;
+        }
+        if !self.has(ChangePoint::RemoveDevmap) && pte.devmap() {
+            if flags.contains(FollFlags::LONGTERM) {
+                self.note(|| "devmap pte and FOLL_LONGTERM: stop".into());
+                return false;
+            }
+            if self.get_dev_pagemap(pte.pfn()).is_none() {
+                self.note(|| "undo_dev_pagemap: stop".into());
+                return false;
+            }
+        } else if pte.special() {
+            self.note(|| format!("special pte ({pte}): stop"));
+            return false;
+        }
+        let pfn = pte.pfn();
+        if !PhysMem::pfn_valid(pfn) {
+            self.raise(Event::BadPage, || {
+                format!("pte_page() of pfn {pfn} with no memmap")
+            });
+            return false;
+        }
+        true
+    }
+
+    /// The speculative grabs of a chunk.
+    fn gup_fast_grab(&mut self, walk: &mut GupFastWalk, chunk: Chunk) -> WalkPhase {
+        let flags = walk.flags;
+        match &chunk {
+            Chunk::Huge {
+                level,
+                addr,
+                end,
+                entry,
+                ..
+            } => {
+                let name = if *level == Level::Pmd {
+                    "gup_huge_pmd"
+                } else {
+                    "gup_huge_pud"
+                };
+                let ok = self.call(name, |k| {
+                    k.gup_huge_grab(*level, *entry, *addr, *end, flags)
+                });
+                if ok {
+                    WalkPhase::Recheck { chunk, grabbed: 1 }
+                } else {
+                    WalkPhase::Done
+                }
+            }
+            Chunk::Ptes { entries, .. } => {
+                let grabbed = self.call("gup_pte_range", |k| {
+                    let mut grabbed = 0;
+                    for pte in entries {
+                        let head = k.compound_head(pte.pfn());
+                        if !k.try_grab_folio(head, 1, flags) {
+                            break;
+                        }
+                        if !k.gup_fast_folio_allowed(head, flags) {
+                            k.gup_put_folio(head, 1, flags);
+                            break;
+                        }
+                        grabbed += 1;
+                    }
+                    grabbed
+                });
+                if grabbed == 0 {
+                    WalkPhase::Done
+                } else {
+                    WalkPhase::Recheck { chunk, grabbed }
+                }
+            }
+        }
+    }
+
+    /// gup_huge_pmd / gup_huge_pud, up to the grab: devmap entries take the device path; from
+    /// 6.12 special ones stop the walk; anything else is treated as a THP, with all subpages'
+    /// references taken on pmd_page()'s head.
+    fn gup_huge_grab(
         &mut self,
         level: Level,
         entry: Entry,
         addr: u64,
-        first: Pfn,
-        count: u64,
+        end: u64,
         flags: FollFlags,
-        pages: &mut PageList,
-    ) -> Result<(), Stop> {
+    ) -> bool {
+        if flags.contains(FollFlags::WRITE) && !entry.write() {
+            self.note(|| "huge entry not writable: stop".into());
+            return false;
+        }
+        if self.has(ChangePoint::HugePfnmap) && entry.special() {
+            self.note(|| format!("special {} ({entry}): stop", level.name()));
+            return false;
+        }
+        let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
+        let refs = (end - addr) / PAGE_SIZE;
+        if !self.has(ChangePoint::RemoveDevmap) && entry.devmap() {
+            if flags.contains(FollFlags::LONGTERM) {
+                self.note(|| "devmap huge entry and FOLL_LONGTERM: stop".into());
+                return false;
+            }
+            return self.gup_device_huge(first, refs, flags);
+        }
+        self.note(|| {
+            format!("{entry}: neither special nor devmap: {refs} references on pmd_page()")
+        });
+        if !PhysMem::pfn_valid(entry.pfn()) {
+            self.raise(Event::BadPage, || {
+                format!("pmd_page() of pfn {} which has no struct page", entry.pfn())
+            });
+            return false;
+        }
+        let head = self.compound_head(entry.pfn());
+        if !self.try_grab_folio(head, refs as i32, flags) {
+            return false;
+        }
+        if !self.gup_fast_folio_allowed(head, flags) {
+            self.gup_put_folio(head, refs as i32, flags);
+            return false;
+        }
+        true
+    }
+
+    /// __gup_device_huge: each subpage needs a live dev_pagemap; a failure undoes what this
+    /// entry took.
+    fn gup_device_huge(&mut self, first: Pfn, count: u64, flags: FollFlags) -> bool {
         self.call("__gup_device_huge", |k| {
-            let nr_start = pages.len();
             for i in 0..count {
                 let pfn = first.offset(i);
-                if k.get_dev_pagemap(pfn).is_none() {
-                    k.undo_dev_pagemap(pages, nr_start, flags);
-                    return Err(());
+                let ok = k.get_dev_pagemap(pfn).is_some() && k.try_grab_page(pfn, flags);
+                if !ok {
+                    k.call("undo_dev_pagemap", |k| {
+                        k.note(|| format!("undo {i} pages"));
+                        for j in 0..i {
+                            k.gup_put_page(first.offset(j), flags);
+                        }
+                    });
+                    return false;
                 }
-                if !k.try_grab_page(pfn, flags) {
-                    k.undo_dev_pagemap(pages, nr_start, flags);
-                    return Err(());
-                }
-                let from = k.taken_from(pfn);
-                pages.push(pfn, from);
             }
-            if k.pt.get(level, addr) != entry {
-                k.undo_dev_pagemap(pages, nr_start, flags);
-                return Err(());
-            }
-            Ok(())
+            true
         })
     }
 
-    /// undo_dev_pagemap: release the pages taken since `nr_start`.
-    fn undo_dev_pagemap(&mut self, pages: &mut PageList, nr_start: u64, flags: FollFlags) {
-        self.call("undo_dev_pagemap", |k| {
-            let taken: Vec<Pfn> = pages
-                .pages()
-                .skip(nr_start as usize)
-                .flatten()
-                .map(|(pfn, _)| pfn)
-                .collect();
-            k.note(|| format!("undo {} pages", taken.len()));
-            for pfn in taken {
-                if flags.contains(FollFlags::PIN) {
-                    k.unpin_user_page(pfn);
+    fn gup_put_page(&mut self, pfn: Pfn, flags: FollFlags) {
+        if flags.contains(FollFlags::PIN) {
+            self.unpin_user_page(pfn);
+        } else {
+            self.put_page(pfn);
+        }
+    }
+
+    /// Undoes the grab of one chunk entry (a huge entry's refs, or one PTE's page).
+    fn gup_fast_undo(&mut self, chunk: &Chunk, index: usize, flags: FollFlags) {
+        match chunk {
+            Chunk::Huge {
+                level,
+                addr,
+                end,
+                entry,
+                ..
+            } => {
+                let refs = (end - addr) / PAGE_SIZE;
+                let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
+                if !self.has(ChangePoint::RemoveDevmap) && entry.devmap() {
+                    for j in 0..refs {
+                        self.gup_put_page(first.offset(j), flags);
+                    }
                 } else {
-                    k.put_page(pfn);
+                    let head = self.compound_head(entry.pfn());
+                    self.gup_put_folio(head, refs as i32, flags);
                 }
             }
-            pages.truncate(nr_start);
+            Chunk::Ptes { entries, .. } => {
+                if let Some(pte) = entries.get(index) {
+                    let head = self.compound_head(pte.pfn());
+                    self.gup_put_folio(head, 1, flags);
+                }
+            }
+        }
+    }
+
+    /// The recheck after the grab: an entry that changed since it was read is undone and the
+    /// walk stops; the pages of unchanged entries are kept.
+    fn gup_fast_recheck(
+        &mut self,
+        walk: &mut GupFastWalk,
+        chunk: Chunk,
+        grabbed: usize,
+    ) -> WalkPhase {
+        let flags = walk.flags;
+        let skip = self.cfg.injected.skip_gup_fast_recheck;
+        let (level, addr) = match &chunk {
+            Chunk::Huge { level, addr, .. } => (*level, *addr),
+            Chunk::Ptes { addr, .. } => (Level::Pte, *addr),
+        };
+        let name = match level {
+            Level::Pmd => "gup_huge_pmd",
+            Level::Pud => "gup_huge_pud",
+            Level::Pte => "gup_pte_range",
+        };
+        self.call(name, |k| match &chunk {
+            Chunk::Huge {
+                level,
+                addr,
+                end,
+                entry,
+                taken,
+            } => {
+                if !skip && k.pt.get(*level, *addr) != *entry {
+                    k.note(|| "entry changed under us: undo and stop".into());
+                    k.gup_fast_undo(&chunk, 0, flags);
+                    return WalkPhase::Done;
+                }
+                let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
+                for (i, from) in taken.iter().enumerate() {
+                    k.keep_page(walk, first.offset(i as u64), *from);
+                }
+                walk.addr = *end;
+                WalkPhase::Read
+            }
+            Chunk::Ptes {
+                entries,
+                taken,
+                last,
+                ..
+            } => {
+                for i in 0..grabbed {
+                    let at = addr + i as u64 * PAGE_SIZE;
+                    if !skip && k.pt.get(Level::Pte, at) != entries[i] {
+                        k.note(|| format!("pte at {at:#x} changed under us: undo and stop"));
+                        for j in i..grabbed {
+                            k.gup_fast_undo(&chunk, j, flags);
+                        }
+                        return WalkPhase::Done;
+                    }
+                    k.keep_page(walk, entries[i].pfn(), taken[i]);
+                }
+                walk.addr = addr + grabbed as u64 * PAGE_SIZE;
+                if *last || grabbed < entries.len() {
+                    WalkPhase::Done
+                } else {
+                    WalkPhase::Read
+                }
+            }
         })
+    }
+
+    /// Records a page the walk keeps. A page whose owner changed since its entry was read
+    /// was freed and reused under the walker: the reference now pins someone else's page.
+    fn keep_page(&mut self, walk: &mut GupFastWalk, pfn: Pfn, from: Taken) {
+        if self.mem.frame(pfn).owner != from.owner {
+            self.raise(Event::PageReuse, || {
+                format!(
+                    "gup-fast kept pfn {pfn}, which was freed and reused after its entry was read"
+                )
+            });
+        }
+        walk.pages.push(pfn, from);
     }
 
     /// try_grab_compound_head (5.11) / try_grab_folio (6.x): a speculative grab of `refs`
@@ -367,7 +582,7 @@ impl<D: Devices> Kernel<D> {
     /// folio_fast_pin_allowed (6.5) / gup_fast_folio_allowed (6.12): may gup-fast keep this
     /// folio? Long-term write pins of file pages are refused, and from the secretmem fix every
     /// small folio with no ->mapping (driver pages) is refused too.
-    fn gup_fast_folio_allowed(&mut self, head: Pfn, flags: FollFlags) -> bool {
+    pub(crate) fn gup_fast_folio_allowed(&mut self, head: Pfn, flags: FollFlags) -> bool {
         let reject_file_backed = self.has(ChangePoint::LongtermFileBackedCheck)
             && flags.contains(FollFlags::PIN | FollFlags::LONGTERM | FollFlags::WRITE);
         let page = self.mem.page(head);

@@ -99,10 +99,27 @@ pub fn ttm_bo_unmap_virtual(k: &mut Model, bo: &TtmBo) {
     })
 }
 
-/// ttm_bo_handle_move_mem: unmap every CPU mapping, copy into new backing at `to`, release
-/// the old backing.
-pub fn ttm_bo_move(k: &mut Model, obj: ObjId, to: Option<Placement>) {
+/// The first part of a move (ttm_bo_handle_move_mem): take the reservation lock, which the
+/// fault handler also takes, and clear every CPU mapping of the object. The TLB flush and the
+/// release of the zapped pages follow.
+pub fn ttm_bo_move_begin(k: &mut Model, obj: ObjId) {
     k.call("ttm_bo_handle_move_mem", |k| {
+        let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
+            return;
+        };
+        k.note(|| "dma_resv_lock".into());
+        k.resv_locked.push(obj);
+        k.call("ttm_bo_unmap_virtual", |k| {
+            k.unmap_mapping_range_zap(bo.mapping, 0, bo.pages)
+        });
+    })
+}
+
+/// The rest of the move after the TLB flush: release the zapped pages, copy into new
+/// backing at `to` (default: the other placement), release the old backing, unlock.
+pub fn ttm_bo_move_finish(k: &mut Model, obj: ObjId, to: Option<Placement>) {
+    k.call("ttm_bo_handle_move_mem", |k| {
+        k.tlb_free_gathered();
         let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
             return;
         };
@@ -110,7 +127,6 @@ pub fn ttm_bo_move(k: &mut Model, obj: ObjId, to: Option<Placement>) {
             Placement::System => Placement::Vram,
             Placement::Vram => Placement::System,
         });
-        ttm_bo_unmap_virtual(k, &bo);
         let old: Vec<(u64, u8)> = (0..bo.pages)
             .map(|i| (i, k.object_content(obj, i).unwrap_or(0)))
             .collect();
@@ -118,20 +134,21 @@ pub fn ttm_bo_move(k: &mut Model, obj: ObjId, to: Option<Placement>) {
             Some(b) => b.clear(),
             None => return,
         };
-        if !populate(k, obj, &bo, to) {
-            return;
-        }
-        k.call("ttm_bo_move_memcpy", |k| {
-            for (i, value) in old {
-                if let Some(pfn) = k.object_pfn(obj, i) {
-                    k.mem.update(pfn, 1, |f| f.content = value);
+        if populate(k, obj, &bo, to) {
+            k.call("ttm_bo_move_memcpy", |k| {
+                for (i, value) in old {
+                    if let Some(pfn) = k.object_pfn(obj, i) {
+                        k.mem.update(pfn, 1, |f| f.content = value);
+                    }
                 }
+            });
+            release_backing(k, &bo, &old_extents);
+            if let Some(DeviceObject::Ttm(b)) = k.devices.get_mut(obj) {
+                b.place = to;
             }
-        });
-        release_backing(k, &bo, &old_extents);
-        if let Some(DeviceObject::Ttm(b)) = k.devices.get_mut(obj) {
-            b.place = to;
         }
+        k.resv_locked.retain(|o| *o != obj);
+        k.note(|| "dma_resv_unlock".into());
     })
 }
 

@@ -1,0 +1,124 @@
+//! Fine-grained interleaving: the races the kernel's synchronization prevents are absent on a
+//! correct kernel and found when a test-only switch drops that synchronization; splitting
+//! operations into steps changes no verdict of the examples.
+
+use mmlab_explore::Config;
+use mmlab_machine::check::check;
+use mmlab_machine::{Machine, Verdict};
+use mmlab_mm::version::InjectedBugs;
+use mmlab_mm::KernelConfig;
+use std::path::Path;
+
+fn load(name: &str) -> mmlab_litmus::Test {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(name);
+    let source = std::fs::read_to_string(&path).expect("example exists");
+    mmlab_litmus::parse(&source).expect("example parses")
+}
+
+fn verdicts(test: &mmlab_litmus::Test, cfg: KernelConfig, fine: bool) -> Vec<Verdict> {
+    let machine = Machine::new(test, cfg).expect("setup").with_fine(fine);
+    check(&machine, &Config::default())
+        .expect("explores")
+        .conditions
+        .iter()
+        .map(|c| c.verdict)
+        .collect()
+}
+
+fn kernel(test: &mmlab_litmus::Test, injected: InjectedBugs) -> KernelConfig {
+    let raw = test
+        .kernel
+        .as_ref()
+        .map(|k| k.node.raw.clone())
+        .unwrap_or("6.12".into());
+    let mut cfg = KernelConfig::parse(&raw).expect("kernel");
+    cfg.injected = injected;
+    cfg
+}
+
+const CORRECT: InjectedBugs = InjectedBugs {
+    skip_gup_fast_recheck: false,
+    skip_tlb_flush_wait: false,
+};
+const NO_WAIT: InjectedBugs = InjectedBugs {
+    skip_gup_fast_recheck: false,
+    skip_tlb_flush_wait: true,
+};
+const NO_WAIT_NO_RECHECK: InjectedBugs = InjectedBugs {
+    skip_gup_fast_recheck: true,
+    skip_tlb_flush_wait: true,
+};
+
+#[test]
+fn page_table_freed_under_walker_only_without_the_flush_wait() {
+    let t = load("fine-gup-fast-vs-munmap.litmus");
+    assert_eq!(verdicts(&t, kernel(&t, CORRECT), true), [Verdict::Ok]);
+    assert_eq!(verdicts(&t, kernel(&t, NO_WAIT), true), [Verdict::No]);
+    // Coarse operations cannot show a race inside them.
+    assert_eq!(verdicts(&t, kernel(&t, NO_WAIT), false), [Verdict::Ok]);
+}
+
+#[test]
+fn reused_page_kept_only_without_the_recheck() {
+    let t = load("fine-gup-fast-recheck.litmus");
+    assert_eq!(verdicts(&t, kernel(&t, CORRECT), true), [Verdict::Ok]);
+    assert_eq!(verdicts(&t, kernel(&t, NO_WAIT), true), [Verdict::Ok]);
+    assert_eq!(
+        verdicts(&t, kernel(&t, NO_WAIT_NO_RECHECK), true),
+        [Verdict::No]
+    );
+}
+
+#[test]
+fn fine_steps_change_no_verdict_of_the_examples() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("examples")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".litmus"))
+        .collect();
+    names.sort();
+    for name in names {
+        let t = load(&name);
+        for cfg in [
+            kernel(&t, CORRECT),
+            KernelConfig::parse("5.11").expect("5.11"),
+        ] {
+            assert_eq!(
+                verdicts(&t, cfg, false),
+                verdicts(&t, cfg, true),
+                "{name} at {cfg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn reduction_and_search_order_change_no_verdict() {
+    let t = load("ttm-huge-pmd-gup-fast.litmus");
+    let cfg = kernel(&t, CORRECT);
+    let m = Machine::new(&t, cfg).expect("setup").with_fine(true);
+    let base = check(&m, &Config::default()).expect("bfs");
+    for config in [
+        Config::default().depth_first(),
+        Config::default().reduction(true),
+        Config::default().workers(2),
+    ] {
+        let other = check(&m, &config).expect("explores");
+        let a: Vec<_> = base
+            .conditions
+            .iter()
+            .map(|c| (c.verdict, c.witness.clone()))
+            .collect();
+        let b: Vec<_> = other
+            .conditions
+            .iter()
+            .map(|c| (c.verdict, c.witness.clone()))
+            .collect();
+        assert_eq!(a, b, "{config:?}");
+        assert_eq!(base.finals, other.finals, "{config:?}");
+    }
+}
