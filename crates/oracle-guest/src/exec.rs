@@ -73,6 +73,8 @@ struct Exec {
     holds: BTreeMap<String, Hold>,
     dead: HashSet<String>,
     next_slot: u32,
+    /// Registers already reported for use_after_free.
+    freed_reported: HashSet<String>,
 }
 
 /// Runs a test in this (child) process; returns the exit code.
@@ -90,6 +92,7 @@ pub fn run(test: &Test) -> i32 {
         holds: BTreeMap::new(),
         dead: HashSet::new(),
         next_slot: 0,
+        freed_reported: HashSet::new(),
     };
     let mut code = EXIT_OK;
     for (step, op) in test.ops.iter().enumerate() {
@@ -97,7 +100,17 @@ pub fn run(test: &Test) -> i32 {
         if ex.dead.contains(&op.thread) {
             continue;
         }
-        match ex.op(op) {
+        let result = ex.op(op);
+        if matches!(
+            op.kind,
+            OpKind::Evict { .. }
+                | OpKind::Destroy { .. }
+                | OpKind::Unpin { .. }
+                | OpKind::Munmap { .. }
+        ) {
+            ex.scan_for_freed_pages();
+        }
+        match result {
             Ok(()) => {}
             Err(Stop::Unsupported(why)) => {
                 out::line(&format!("unsupported step={step} {why}"));
@@ -112,6 +125,7 @@ pub fn run(test: &Test) -> i32 {
         }
     }
     out::step("final");
+    ex.scan_for_freed_pages();
     ex.report();
     out::step("release");
     let held: Vec<String> = ex.holds.keys().cloned().collect();
@@ -740,6 +754,30 @@ impl Exec {
             out::line(&format!("opfail {what} {e}"));
         }
         Ok(())
+    }
+
+    /// Reports registers holding pages that are free in the page allocator (`use_after_free`).
+    fn scan_for_freed_pages(&mut self) {
+        let mut found = Vec::new();
+        for (k, hold) in &self.holds {
+            if let Hold::Slot { slot, pages, .. } = hold {
+                if *pages == 0 || self.freed_reported.contains(k) {
+                    continue;
+                }
+                let s = *slot;
+                // SAFETY: the driver reads a u32 slot number.
+                let n = unsafe { libc::ioctl(self.ctl, uapi::IOC_SCAN as _, &s) };
+                if n > 0 {
+                    found.push((k.clone(), n));
+                }
+            }
+        }
+        for (k, n) in found {
+            out::line(&format!(
+                "event use_after_free {k}: {n} held pages are free in the page allocator"
+            ));
+            self.freed_reported.insert(k);
+        }
     }
 
     /// Final state: object contents and page states, held pages' states.

@@ -737,6 +737,17 @@ static long mmlab_page_state(struct mmlab_obj *obj, struct mmlab_page_state __us
 	return 0;
 }
 
+/* Counts held pages that are back in the page allocator: a use after free. */
+static long mmlab_scan_slot(struct mmlab_slot *slot)
+{
+	long i, freed = 0;
+
+	for (i = 0; i < slot->nr; i++)
+		if (slot->pages[i] && PageBuddy(slot->pages[i]))
+			freed++;
+	return freed;
+}
+
 static long mmlab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct mmlab_obj *obj = file->private_data;
@@ -762,6 +773,12 @@ static long mmlab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmlab_destroy(obj);
 	case MMLAB_IOC_PAGE_STATE:
 		return mmlab_page_state(obj, uarg);
+	case MMLAB_IOC_SCAN:
+		if (get_user(slot, (u32 __user *)uarg))
+			return -EFAULT;
+		if (slot >= MMLAB_SLOTS)
+			return -EINVAL;
+		return mmlab_scan_slot(&obj->slots[slot]);
 	}
 	return -ENOTTY;
 }
