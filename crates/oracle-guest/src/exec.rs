@@ -26,6 +26,7 @@ pub const EXIT_UNSUPPORTED: i32 = 3;
 
 enum ObjBacking {
     Driver { fd: i32, npages: u64 },
+    Dmabuf { fd: i32, exporter: String },
     Anon,
     Memfd { fd: i32 },
 }
@@ -262,6 +263,27 @@ impl Exec {
     fn create(&mut self, name: &str, kind: &ObjKind, size: u64) -> Result<(), Stop> {
         let backing = match kind {
             ObjKind::Anon => ObjBacking::Anon,
+            ObjKind::Dmabuf { exporter } => {
+                let Some(ObjBacking::Driver { fd, .. }) =
+                    self.objects.get(exporter).map(|o| &o.backing)
+                else {
+                    return Err(Stop::Unsupported(format!(
+                        "dmabuf {name}: exporter {exporter} is not a driver object"
+                    )));
+                };
+                // SAFETY: the driver's export ioctl takes no argument.
+                let dfd = unsafe { libc::ioctl(*fd, uapi::IOC_EXPORT as _, 0) };
+                if dfd < 0 {
+                    return Err(Stop::Error(format!(
+                        "exporting {exporter}: {}",
+                        neg_errno()
+                    )));
+                }
+                ObjBacking::Dmabuf {
+                    fd: dfd,
+                    exporter: exporter.clone(),
+                }
+            }
             ObjKind::Memfd => {
                 let cname = CString::new("mmlab").map_err(|e| Stop::Error(e.to_string()))?;
                 // SAFETY: valid C string; fd checked below.
@@ -318,7 +340,9 @@ impl Exec {
             .get(object)
             .ok_or_else(|| Stop::Error(format!("map {name}: no object {object}")))?;
         let (fd, mut flags) = match obj.backing {
-            ObjBacking::Driver { fd, .. } | ObjBacking::Memfd { fd } => (fd, 0),
+            ObjBacking::Driver { fd, .. }
+            | ObjBacking::Memfd { fd }
+            | ObjBacking::Dmabuf { fd, .. } => (fd, 0),
             ObjBacking::Anon => (-1, libc::MAP_ANONYMOUS),
         };
         flags |= if shared {
@@ -604,6 +628,7 @@ impl Exec {
                 };
                 (r == 8).then_some(v)
             }
+            ObjBacking::Dmabuf { ref exporter, .. } => self.object_value(exporter, page),
             ObjBacking::Anon => None,
         }
     }

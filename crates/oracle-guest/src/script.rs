@@ -49,6 +49,10 @@ pub enum SysCall {
 #[derive(Debug, Clone)]
 pub enum ObjKind {
     Driver(uapi::Create),
+    /// A dma-buf exported by another (driver) object.
+    Dmabuf {
+        exporter: String,
+    },
     Anon,
     Memfd,
 }
@@ -346,6 +350,9 @@ fn object(w: &[&str]) -> Result<OpKind, String> {
     let size = num(kv(w, "size").ok_or("object needs size=")?)?;
     let kind = match arg(w, 2)? {
         "anon" => ObjKind::Anon,
+        "dmabuf" => ObjKind::Dmabuf {
+            exporter: kv(w, "exports").ok_or("dmabuf needs exports=")?.to_string(),
+        },
         "memfd" => ObjKind::Memfd,
         "driver" => {
             let insert = match kv(w, "insert").unwrap_or("page") {

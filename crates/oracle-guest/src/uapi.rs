@@ -97,6 +97,8 @@ pub const IOC_RELEASE: u64 = ioc(WRITE, 4, 4);
 pub const IOC_EVICT: u64 = ioc(0, 5, 0);
 pub const IOC_DESTROY: u64 = ioc(0, 6, 0);
 pub const IOC_PAGE_STATE: u64 = ioc(READ | WRITE, 7, std::mem::size_of::<PageState>());
+/// Exports the object as a dma-buf; returns its fd.
+pub const IOC_EXPORT: u64 = ioc(0, 9, 0);
 /// Returns how many pages held in a slot are free in the page allocator.
 pub const IOC_SCAN: u64 = ioc(WRITE, 8, 4);
 

@@ -28,6 +28,7 @@
 #include <linux/io.h>
 #include <linux/memremap.h>
 #include <linux/bitmap.h>
+#include <linux/dma-buf.h>
 #include "mmlab_uapi.h"
 
 #define MMLAB_MAX_GUP_PAGES 4096
@@ -79,6 +80,7 @@ struct mmlab_obj {
 	unsigned long nblocks;
 	unsigned int order;
 	struct inode *inode;          /* own inode: own address_space, own S_DAX */
+	struct file *file;            /* the open file that is this object */
 	struct mmlab_slot slots[MMLAB_SLOTS];
 };
 
@@ -546,6 +548,70 @@ static int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
 	return err;
 }
 
+/* ---- dma-buf export ---- */
+
+static struct sg_table *mmlab_dmabuf_map(struct dma_buf_attachment *attach,
+					 enum dma_data_direction dir)
+{
+	return ERR_PTR(-EOPNOTSUPP); /* no importers in the oracle */
+}
+
+static void mmlab_dmabuf_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
+			       enum dma_data_direction dir)
+{
+}
+
+static void mmlab_dmabuf_release(struct dma_buf *dmabuf)
+{
+	fput(dmabuf->priv);
+}
+
+/* dma_buf_mmap_internal() calls this; like drm_gem_prime_mmap(), the vma is moved to the
+ * exporter's file, so the exporter's unmap_mapping_range() reaches it. */
+static int mmlab_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct file *file = dmabuf->priv;
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 11, 0)
+	vma_set_file(vma, file);
+#else
+	get_file(file);
+	fput(vma->vm_file);
+	vma->vm_file = file;
+#endif
+	return mmlab_mmap(file, vma);
+}
+
+static const struct dma_buf_ops mmlab_dmabuf_ops = {
+	.map_dma_buf = mmlab_dmabuf_map,
+	.unmap_dma_buf = mmlab_dmabuf_unmap,
+	.release = mmlab_dmabuf_release,
+	.mmap = mmlab_dmabuf_mmap,
+};
+
+static long mmlab_export(struct mmlab_obj *obj)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct dma_buf *dmabuf;
+	int fd;
+
+	if (!obj->created || obj->destroyed)
+		return -EINVAL;
+	info.ops = &mmlab_dmabuf_ops;
+	info.size = obj->npages << PAGE_SHIFT;
+	info.flags = O_RDWR;
+	info.priv = get_file(obj->file);
+	dmabuf = dma_buf_export(&info);
+	if (IS_ERR(dmabuf)) {
+		fput(obj->file);
+		return PTR_ERR(dmabuf);
+	}
+	fd = dma_buf_fd(dmabuf, O_CLOEXEC);
+	if (fd < 0)
+		dma_buf_put(dmabuf);
+	return fd;
+}
+
 /* ---- held pages ---- */
 
 /* Releases a slot; returns how many pages were left with a negative refcount. */
@@ -773,6 +839,8 @@ static long mmlab_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mmlab_destroy(obj);
 	case MMLAB_IOC_PAGE_STATE:
 		return mmlab_page_state(obj, uarg);
+	case MMLAB_IOC_EXPORT:
+		return mmlab_export(obj);
 	case MMLAB_IOC_SCAN:
 		if (get_user(slot, (u32 __user *)uarg))
 			return -EFAULT;
@@ -806,6 +874,7 @@ static int mmlab_open(struct inode *inode, struct file *file)
 	}
 	file->f_mapping = obj->inode->i_mapping;
 	file->private_data = obj;
+	obj->file = file;
 	return 0;
 }
 
@@ -918,4 +987,7 @@ module_init(mmlab_init);
 module_exit(mmlab_exit);
 
 MODULE_LICENSE("GPL");
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
+MODULE_IMPORT_NS(DMA_BUF);
+#endif
 MODULE_DESCRIPTION("mmlab oracle test driver: driver mappings of device memory and GUP");

@@ -112,6 +112,8 @@ struct mmlab_page_state {
 #define MMLAB_IOC_EVICT      _IO(MMLAB_IOC_MAGIC, 5)
 #define MMLAB_IOC_DESTROY    _IO(MMLAB_IOC_MAGIC, 6)
 #define MMLAB_IOC_PAGE_STATE _IOWR(MMLAB_IOC_MAGIC, 7, struct mmlab_page_state)
+/* exports this object as a dma-buf; returns the dma-buf's fd (mmap goes through dma_buf_mmap) */
+#define MMLAB_IOC_EXPORT     _IO(MMLAB_IOC_MAGIC, 9)
 /* returns how many pages held in a slot are free in the page allocator (PageBuddy) */
 #define MMLAB_IOC_SCAN       _IOW(MMLAB_IOC_MAGIC, 8, __u32)
 

@@ -32,7 +32,7 @@ pub fn translate(
     let mut body = String::new();
     for stmt in &test.setup {
         match &stmt.kind {
-            lit::SetupKind::Object(o) => body.push_str(&object(o, kernel)?),
+            lit::SetupKind::Object(o) => body.push_str(&object(test, o, kernel)?),
             lit::SetupKind::Mmap(m) => body.push_str(&mmap(test, m)?),
             lit::SetupKind::Thp(mode) => body.push_str(&format!("op S thp {}\n", mode.keyword())),
             lit::SetupKind::Op(op) => body.push_str(&operation("S", op)?),
@@ -63,14 +63,23 @@ fn vm_words(flags: &[&str]) -> String {
     }
 }
 
-fn object(o: &lit::Object, kernel: OracleKernel) -> Result<String, Unsupported> {
+fn object(test: &lit::Test, o: &lit::Object, kernel: OracleKernel) -> Result<String, Unsupported> {
     let name = &o.name.node;
     match &o.kind {
         ObjectKind::Anon { size } => Ok(format!("op S object {name} anon size={size}\n")),
         ObjectKind::Memfd { size } => Ok(format!("op S object {name} memfd size={size}\n")),
-        ObjectKind::DmaBuf(_) => unsupported(format!(
-            "dmabuf {name}: the test driver has no dma-buf exporter"
-        )),
+        ObjectKind::DmaBuf(d) => {
+            if d.require_pfnmap {
+                return unsupported(format!(
+                    "dmabuf {name} require_pfnmap: the proposed VM_PFNMAP check was never merged; no real kernel has it"
+                ));
+            }
+            let exporter = &d.exports.node;
+            let size = test.object_size(exporter).unwrap_or(0);
+            Ok(format!(
+                "op S object {name} dmabuf exports={exporter} size={size}\n"
+            ))
+        }
         ObjectKind::Ttm(t) => ttm(name, t, kernel),
         ObjectKind::Driver(d) => driver(name, d),
     }
