@@ -187,6 +187,17 @@ fn reduction_keeps_terminal_states() {
 }
 
 #[test]
+fn reduction_on_nonuniform_and_cyclic_models_stays_exact() {
+    let full = explore(&Shortcut, &Config::default()).unwrap();
+    let reduced = explore(&Shortcut, &Config::default().reduction(true)).unwrap();
+    assert_eq!(summary(&reduced), summary(&full));
+    let full = explore(&Wheel { size: 4 }, &Config::default()).unwrap();
+    let reduced = explore(&Wheel { size: 4 }, &Config::default().reduction(true)).unwrap();
+    assert_eq!(states(&reduced), states(&full));
+    assert!(reduced.cycle.is_some());
+}
+
+#[test]
 fn reduction_prunes_independent_threads() {
     let m = Program::independent(3, 4);
     let full = explore(&m, &Config::default()).unwrap();
