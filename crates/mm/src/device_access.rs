@@ -8,6 +8,15 @@ use crate::kernel::{Devices, Kernel};
 use crate::mm::gup::{Holder, Taken};
 use crate::mm::page_alloc::{Owner, PageKind, RAM_PAGES, RAM_START};
 
+/// What a device access found, per kind: how many pages, and the first.
+#[derive(Default)]
+struct DmaFindings {
+    garbage: u64,
+    freed: (u64, Option<Pfn>),
+    lost: (u64, Option<Pfn>),
+    stale: (u64, Option<Pfn>),
+}
+
 impl<D: Devices> Kernel<D> {
     fn held_pages(&self, holder: Holder) -> Vec<Option<(Pfn, Taken)>> {
         self.holds
@@ -25,14 +34,16 @@ impl<D: Devices> Kernel<D> {
     /// The device writes `value` to every page `holder` holds.
     pub fn dma_write(&mut self, holder: Holder, value: u8) {
         self.call("device DMA write", |k| {
+            let mut seen = DmaFindings::default();
             for page in k.held_pages(holder) {
                 let Some((pfn, from)) = page else {
-                    k.bug("DMA through a pages[] entry GUP never filled");
+                    seen.garbage += 1;
                     continue;
                 };
-                k.check_device_access(pfn, from, holder, None);
+                k.check_device_access(pfn, from, None, &mut seen);
                 k.mem.update(pfn, 1, |f| f.content = value);
             }
+            k.report_dma(holder, "write", &seen);
         })
     }
 
@@ -40,28 +51,28 @@ impl<D: Devices> Kernel<D> {
     pub fn dma_read(&mut self, holder: Holder) -> Option<u8> {
         self.call("device DMA read", |k| {
             let mut first = None;
+            let mut seen = DmaFindings::default();
             for page in k.held_pages(holder) {
                 let Some((pfn, from)) = page else {
-                    k.bug("DMA through a pages[] entry GUP never filled");
+                    seen.garbage += 1;
                     continue;
                 };
                 let value = k.mem.content(pfn);
-                k.check_device_access(pfn, from, holder, Some(value));
+                k.check_device_access(pfn, from, Some(value), &mut seen);
                 first.get_or_insert(value);
             }
+            k.report_dma(holder, "read", &seen);
             first
         })
     }
 
-    /// Reports what a device access through a held page means now: the frame was freed, or
-    /// the object it was taken from no longer lives there (a write is lost; a read is stale if
-    /// the object holds something else).
-    fn check_device_access(&mut self, pfn: Pfn, from: Taken, holder: Holder, read: Option<u8>) {
-        let now = self.mem.frame(pfn).owner;
-        if now == Owner::Free {
-            self.raise(Event::UseAfterFree, || {
-                format!("device access through {holder} to pfn {pfn}, which is free")
-            });
+    /// Notes what a device access through a held page means now: the frame was freed, or the
+    /// object it was taken from no longer lives there (a write is lost; a read is stale if the
+    /// object holds something else).
+    fn check_device_access(&self, pfn: Pfn, from: Taken, read: Option<u8>, seen: &mut DmaFindings) {
+        if self.mem.frame(pfn).owner == Owner::Free {
+            seen.freed.0 += 1;
+            seen.freed.1.get_or_insert(pfn);
         }
         let Owner::Object(obj) = from.owner else {
             return;
@@ -70,26 +81,50 @@ impl<D: Devices> Kernel<D> {
             return;
         }
         match read {
-            None => self.raise(Event::LostWrite, || {
-                format!(
-                    "device write through {holder} to pfn {pfn}: page {} of object {} is no longer there",
-                    from.index, obj.0
-                )
-            }),
+            None => {
+                seen.lost.0 += 1;
+                seen.lost.1.get_or_insert(pfn);
+            }
             Some(value) => {
-                let current = self.object_content(obj, from.index);
-                if current != Some(value) {
-                    self.raise(Event::StaleRead, || {
-                        format!(
-                            "device read through {holder} of pfn {pfn} returned {value}; page {} of object {} holds {current:?}",
-                            from.index, obj.0
-                        )
-                    });
+                if self.object_content(obj, from.index) != Some(value) {
+                    seen.stale.0 += 1;
+                    seen.stale.1.get_or_insert(pfn);
                 }
             }
         }
     }
 
+    /// Raises each kind of finding once per device access, with how many pages it hit.
+    fn report_dma(&mut self, holder: Holder, what: &str, seen: &DmaFindings) {
+        if seen.garbage > 0 {
+            let n = seen.garbage;
+            self.raise(Event::Bug, || {
+                format!(
+                    "device {what} through {n} pages[] entries GUP never filled (wild pointers)"
+                )
+            });
+        }
+        let cases = [
+            (Event::UseAfterFree, seen.freed, "which are free"),
+            (
+                Event::LostWrite,
+                seen.lost,
+                "no longer part of the object they were taken from",
+            ),
+            (
+                Event::StaleRead,
+                seen.stale,
+                "whose object now holds other data",
+            ),
+        ];
+        for (event, (n, first), why) in cases {
+            if let Some(first) = first {
+                self.raise(event, || {
+                    format!("device {what} through {holder} to {n} pages from pfn {first}, {why}")
+                });
+            }
+        }
+    }
     /// leak: at the end, a page its owner gave up that still has references nobody holds.
     pub fn check_leaks(&mut self) {
         let mut leaked = Vec::new();

@@ -718,9 +718,11 @@ impl<D: Devices> Kernel<D> {
                 Ok(walk) => walk,
                 Err(result) => return result,
             };
-            while walk.phase != fast::WalkPhase::Done {
-                k.gup_fast_step(&mut walk);
-            }
+            k.call("lockless_pages_from_mm", |k| {
+                while walk.phase != fast::WalkPhase::Done {
+                    k.gup_fast_step(&mut walk);
+                }
+            });
             k.gup_fast_complete(call, walk, holder)
         })
     }
