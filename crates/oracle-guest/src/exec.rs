@@ -34,6 +34,8 @@ enum ObjBacking {
 struct Object {
     backing: ObjBacking,
     size: u64,
+    /// Evictions so far (each gives the object new backing).
+    generation: u64,
 }
 
 struct Mapping {
@@ -48,6 +50,8 @@ struct Mapping {
 struct Owner {
     object: String,
     first_page: u64,
+    /// How many times the backing object had been evicted when the pages were taken.
+    generation: u64,
 }
 
 enum Hold {
@@ -76,6 +80,8 @@ struct Exec {
     next_slot: u32,
     /// Registers already reported for use_after_free.
     freed_reported: HashSet<String>,
+    /// Registers already reported for page_reuse.
+    reuse_reported: HashSet<String>,
 }
 
 /// Runs a test in this (child) process; returns the exit code.
@@ -94,6 +100,7 @@ pub fn run(test: &Test) -> i32 {
         dead: HashSet::new(),
         next_slot: 0,
         freed_reported: HashSet::new(),
+        reuse_reported: HashSet::new(),
     };
     let mut code = EXIT_OK;
     for (step, op) in test.ops.iter().enumerate() {
@@ -111,6 +118,12 @@ pub fn run(test: &Test) -> i32 {
         ) {
             ex.scan_for_freed_pages();
         }
+        if matches!(
+            op.kind,
+            OpKind::Evict { .. } | OpKind::Object { .. } | OpKind::Destroy { .. }
+        ) {
+            ex.scan_for_reused_pages();
+        }
         match result {
             Ok(()) => {}
             Err(Stop::Unsupported(why)) => {
@@ -127,6 +140,7 @@ pub fn run(test: &Test) -> i32 {
     }
     out::step("final");
     ex.scan_for_freed_pages();
+    ex.scan_for_reused_pages();
     ex.report();
     out::step("release");
     let held: Vec<String> = ex.holds.keys().cloned().collect();
@@ -210,7 +224,11 @@ impl Exec {
                 Ok(())
             }
             OpKind::Evict { object, to } => {
-                self.driver_ioctl(object, uapi::IOC_EVICT, *to, "evict")
+                let r = self.driver_ioctl(object, uapi::IOC_EVICT, *to, "evict");
+                if let Some(o) = self.objects.get_mut(object) {
+                    o.generation += 1;
+                }
+                r
             }
             OpKind::Destroy { object } => {
                 self.driver_ioctl(object, uapi::IOC_DESTROY, 0, "destroy")
@@ -319,8 +337,14 @@ impl Exec {
                 }
             }
         };
-        self.objects
-            .insert(name.to_string(), Object { backing, size });
+        self.objects.insert(
+            name.to_string(),
+            Object {
+                backing,
+                size,
+                generation: 0,
+            },
+        );
         Ok(())
     }
 
@@ -445,9 +469,11 @@ impl Exec {
 
     fn owner(&self, a: &Addr) -> Option<Owner> {
         let m = self.maps.get(&a.map)?;
+        let backing = self.resolve(&m.object);
         Some(Owner {
             object: m.object.clone(),
             first_page: (m.offset + a.offset) / PAGE,
+            generation: self.objects.get(backing).map_or(0, |o| o.generation),
         })
     }
 
@@ -802,6 +828,68 @@ impl Exec {
                 "event use_after_free {k}: {n} held pages are free in the page allocator"
             ));
             self.freed_reported.insert(k);
+        }
+    }
+
+    /// The object that really backs `name` (a dma-buf's exporter).
+    fn resolve<'a>(&'a self, name: &'a str) -> &'a str {
+        match self.objects.get(name).map(|o| &o.backing) {
+            Some(ObjBacking::Dmabuf { exporter, .. }) => exporter,
+            _ => name,
+        }
+    }
+
+    /// Reports registers holding a page that now backs another object, or another page of
+    /// the object it was taken from (`page_reuse`).
+    fn scan_for_reused_pages(&mut self) {
+        let mut backing: BTreeMap<u64, (String, u64)> = BTreeMap::new();
+        for (name, obj) in &self.objects {
+            if let ObjBacking::Driver { fd, npages } = obj.backing {
+                for i in 0..npages {
+                    if let Some(s) = page_state(fd, uapi::SLOT_OBJECT, i as u32) {
+                        if s.present != 0 {
+                            backing.insert(s.pfn, (name.clone(), i));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for (k, hold) in &self.holds {
+            let Hold::Slot { slot, pages, owner } = hold else {
+                continue;
+            };
+            if self.reuse_reported.contains(k) {
+                continue;
+            }
+            for i in 0..*pages {
+                let Some(s) = page_state(self.ctl, *slot, i as u32) else {
+                    continue;
+                };
+                let Some((obj, idx)) = backing.get(&s.pfn).filter(|_| s.present == 1) else {
+                    continue;
+                };
+                let same = owner.as_ref().is_some_and(|o| {
+                    let now = self.objects.get(obj.as_str()).map_or(0, |x| x.generation);
+                    self.resolve(&o.object) == obj
+                        && o.first_page + i == *idx
+                        && o.generation == now
+                });
+                if !same {
+                    found.push(format!(
+                        "event page_reuse {k}: held page {i} (pfn {:#x}) now backs {obj}[{idx}]",
+                        s.pfn
+                    ));
+                    break;
+                }
+            }
+        }
+        for line in found {
+            if let Some(k) = line.split_whitespace().nth(2) {
+                self.reuse_reported
+                    .insert(k.trim_end_matches(':').to_string());
+            }
+            out::line(&line);
         }
     }
 

@@ -399,6 +399,13 @@ fn object(w: &[&str]) -> Result<OpKind, String> {
                 memory,
                 dax: u32::from(kv(w, "dax") == Some("1")),
                 ttm: u32::from(kv(w, "ttm") == Some("1")),
+                caching: match kv(w, "caching").unwrap_or("cached") {
+                    "cached" => 0,
+                    "wc" => 1,
+                    "uc" => 2,
+                    other => return Err(format!("unknown caching `{other}`")),
+                },
+                reserved: 0,
             })
         }
         other => return Err(format!("unknown object kind `{other}`")),

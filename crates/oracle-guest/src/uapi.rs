@@ -43,6 +43,9 @@ pub struct Create {
     pub memory: u32,
     pub dax: u32,
     pub ttm: u32,
+    /// TTM pool caching: 0 cached, 1 wc, 2 uc (pages kept in the driver's pool for reuse).
+    pub caching: u32,
+    pub reserved: u32,
 }
 
 #[repr(C)]

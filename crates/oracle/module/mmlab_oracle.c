@@ -41,6 +41,7 @@ struct mmlab_slot {
 };
 
 struct mmlab_block {
+	u32 caching;            /* RAM blocks of TTM-like objects: the pool they return to */
 	struct page *page;      /* RAM blocks */
 	unsigned long pfn;      /* first pfn (all blocks) */
 	unsigned int order;
@@ -59,6 +60,17 @@ struct mmlab_pool {
 	unsigned long npages;
 	void *vaddr;             /* kernel mapping of the pool */
 	unsigned long *bitmap;   /* one bit per 4K page in use */
+};
+
+/*
+ * The TTM-like page pool for write-combined / uncached objects: freed blocks are cleared
+ * (a write into memory that may still be pinned) and kept for the next allocation of the
+ * same caching and order, as the TTM pool does. [caching][order != 0].
+ */
+static struct list_head mmlab_ttm_pool[3][2] = {
+	{ LIST_HEAD_INIT(mmlab_ttm_pool[0][0]), LIST_HEAD_INIT(mmlab_ttm_pool[0][1]) },
+	{ LIST_HEAD_INIT(mmlab_ttm_pool[1][0]), LIST_HEAD_INIT(mmlab_ttm_pool[1][1]) },
+	{ LIST_HEAD_INIT(mmlab_ttm_pool[2][0]), LIST_HEAD_INIT(mmlab_ttm_pool[2][1]) },
 };
 
 static struct mmlab_pool mmlab_pools[3]; /* indexed by enum mmlab_memory; [RAM] unused */
@@ -154,13 +166,40 @@ static void mmlab_pool_free(struct mmlab_pool *pool, unsigned long pfn, unsigned
 	mutex_unlock(&mmlab_pool_lock);
 }
 
+static void mmlab_ttm_pool_give(struct page *page, unsigned int order, u32 caching)
+{
+	unsigned long i;
+
+	for (i = 0; i < (1UL << order); i++)
+		clear_highpage(page + i);
+	mutex_lock(&mmlab_pool_lock);
+	list_add(&page->lru, &mmlab_ttm_pool[caching][order != 0]);
+	mutex_unlock(&mmlab_pool_lock);
+}
+
+static struct page *mmlab_ttm_pool_take(unsigned int order, u32 caching)
+{
+	struct list_head *list = &mmlab_ttm_pool[caching][order != 0];
+	struct page *page = NULL;
+
+	mutex_lock(&mmlab_pool_lock);
+	if (!list_empty(list)) {
+		page = list_first_entry(list, struct page, lru);
+		list_del(&page->lru);
+	}
+	mutex_unlock(&mmlab_pool_lock);
+	return page;
+}
+
 static void mmlab_free_blocks(struct mmlab_block *blocks, unsigned long n)
 {
 	unsigned long i;
 
 	for (i = 0; i < n; i++) {
 		if (blocks[i].memory == MMLAB_MEMORY_RAM) {
-			if (blocks[i].page)
+			if (blocks[i].page && blocks[i].caching)
+				mmlab_ttm_pool_give(blocks[i].page, blocks[i].order, blocks[i].caching);
+			else if (blocks[i].page)
 				__free_pages(blocks[i].page, blocks[i].order);
 		} else if (blocks[i].pfn) {
 			mmlab_pool_free(&mmlab_pools[blocks[i].memory], blocks[i].pfn,
@@ -197,11 +236,15 @@ static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, u32 memory,
 		unsigned long pfn;
 
 		if (memory == MMLAB_MEMORY_RAM) {
-			struct page *page = alloc_pages(gfp, obj->order);
+			u32 caching = obj->cfg.ttm ? obj->cfg.caching : 0;
+			struct page *page = caching ? mmlab_ttm_pool_take(obj->order, caching) : NULL;
 
+			if (!page)
+				page = alloc_pages(gfp, obj->order);
 			if (!page)
 				goto fail;
 			blocks[i].page = page;
+			blocks[i].caching = caching;
 			pfn = page_to_pfn(page);
 		} else {
 			struct mmlab_pool *pool = &mmlab_pools[memory];
@@ -281,7 +324,7 @@ static long mmlab_create(struct mmlab_obj *obj, struct mmlab_create __user *uarg
 		return -EFAULT;
 	if (obj->created)
 		return -EBUSY;
-	if (cfg.memory > MMLAB_MEMORY_DEVMEM)
+	if (cfg.memory > MMLAB_MEMORY_DEVMEM || cfg.caching > 2)
 		return -EINVAL;
 	if (cfg.memory != MMLAB_MEMORY_RAM && !mmlab_pools[cfg.memory].ready)
 		return -EOPNOTSUPP; /* no device memory in this guest */
@@ -973,6 +1016,17 @@ static int __init mmlab_init(void)
 
 static void __exit mmlab_exit(void)
 {
+	int c, o;
+
+	for (c = 0; c < 3; c++)
+		for (o = 0; o < 2; o++) {
+			struct page *page, *next;
+
+			list_for_each_entry_safe(page, next, &mmlab_ttm_pool[c][o], lru) {
+				list_del(&page->lru);
+				__free_pages(page, o ? HPAGE_PMD_ORDER : 0);
+			}
+		}
 	misc_deregister(&mmlab_misc);
 	if (mmlab_pgmap_live)
 		memunmap_pages(&mmlab_pgmap);

@@ -51,6 +51,9 @@ struct mmlab_create {
 	__u32 memory;      /* enum mmlab_memory */
 	__u32 dax;         /* nonzero: S_DAX on the object's inode (vma_is_dax) */
 	__u32 ttm;         /* nonzero: TTM-like: order-9 blocks without __GFP_COMP, PTEs always PFN_DEV */
+	__u32 caching;     /* TTM pool: 0 cached (free to the page allocator), 1 wc, 2 uc (cleared,
+	                      kept in the driver's pool and handed to the next allocation) */
+	__u32 reserved;
 };
 
 enum mmlab_gup_call {

@@ -92,12 +92,7 @@ fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsuppo
         Placement::System => "ram",
         Placement::Vram => "iomem",
     };
-    if t.caching != lit::Caching::Cached {
-        return unsupported(format!(
-            "ttm {name} caching={}: the test driver frees pages straight back (no pool reuse)",
-            t.caching.keyword()
-        ));
-    }
+    let caching = t.caching.keyword();
     let pfn = pfn_word(t.pfn);
     match kernel {
         // 5.10: ttm_bo_mmap's VM_MIXEDMAP|VM_IO|DONTEXPAND|DONTDUMP, vmf_insert_mixed(PFN_DEV)
@@ -114,14 +109,14 @@ fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsuppo
                 HugeLevel::Pud => return unsupported(format!("ttm {name} huge=pud: 1G blocks do not fit a 512M guest")),
             };
             Ok(format!(
-                "op S object {name} driver size={} insert={insert} vm=mixedmap+io+dontexpand+dontdump pfn={pfn} memory={memory} ttm=1\n",
+                "op S object {name} driver size={} insert={insert} vm=mixedmap+io+dontexpand+dontdump pfn={pfn} memory={memory} ttm=1 caching={caching}\n",
                 t.size
             ))
         }
         // Since 5.14/5.16: VM_PFNMAP|VM_IO|DONTEXPAND|DONTDUMP, COW refused, vmf_insert_pfn PTEs,
         // and no huge insertion code left (huge= changes nothing at these kernels).
         OracleKernel::V6_1 | OracleKernel::V6_12 => Ok(format!(
-            "op S object {name} driver size={} insert=pfn vm=pfnmap+io+dontexpand+dontdump+reject_cow pfn={pfn} memory={memory} ttm=1\n",
+            "op S object {name} driver size={} insert=pfn vm=pfnmap+io+dontexpand+dontdump+reject_cow pfn={pfn} memory={memory} ttm=1 caching={caching}\n",
             t.size
         )),
     }
@@ -317,7 +312,7 @@ mod tests {
     }
 
     #[test]
-    fn vram_is_iomem_and_wc_is_unsupported() {
+    fn vram_is_iomem_and_wc_is_pooled() {
         let src = TTM.replace("place=system", "place=vram");
         let test = mmlab_litmus::parse(&src).unwrap();
         let g = translate(
@@ -327,16 +322,10 @@ mod tests {
             400,
         )
         .unwrap();
-        assert!(g.body.contains("memory=iomem ttm=1"));
+        assert!(g.body.contains("memory=iomem ttm=1 caching=cached"));
         let src = TTM.replace("place=system", "place=system caching=wc");
         let test = mmlab_litmus::parse(&src).unwrap();
-        let err = translate(
-            &test,
-            &Schedule::sequential(&test),
-            OracleKernel::V5_10,
-            400,
-        )
-        .unwrap_err();
-        assert!(err.0.contains("caching=wc"));
+        let g = translate(&test, &Schedule::sequential(&test), OracleKernel::V6_1, 400).unwrap();
+        assert!(g.body.contains("ttm=1 caching=wc"));
     }
 }
