@@ -7,10 +7,10 @@
 //! they merge in parallel without locks. Folding is commutative and ties are broken by
 //! expansion order, so the result does not depend on the worker count or on scheduling.
 //!
-//! Why merge per shard after the layer rather than as successors come: a shard's visited set,
-//! layer index and new entries are 1/64 of the whole, so they stay in cache while the shard
-//! merges, instead of costing a cache miss each per successor. The price is that a layer's
-//! successors are buffered before they are deduplicated (memory ≈ branching × next layer).
+//! Why merge per shard in bulk rather than as successors come: a shard's visited set, layer
+//! index and new entries are 1/64 of the whole, so they stay in cache while the shard merges,
+//! instead of costing a cache miss each per successor. Successors wait in buffers until
+//! [`MERGE_EVERY`] of them have accumulated (or the layer ends), which bounds that memory.
 //!
 //! Counting executions: when every execution to a state has the same length (true when each
 //! step advances a thread's program counter), all of a state's predecessors are in the layer
@@ -28,6 +28,9 @@ use rayon::prelude::*;
 
 /// Entries expanded by one task.
 const CHUNK: usize = 2048;
+/// Successors buffered before they are merged (bounds the memory of a wide layer).
+/// (Small in unit tests, so that they exercise merges in the middle of a layer.)
+const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 18 };
 /// Chunks per worker between two limit checks.
 const CHUNKS_PER_BATCH: usize = 4;
 
@@ -87,16 +90,14 @@ impl<S> Shard<S> {
         }
     }
 
-    fn pending(&self) -> usize {
-        self.incoming.iter().map(Vec::len).sum()
+    /// Folds the buffered successors into `next` (new states only), marking them visited.
+    /// Starts building the next layer; `expected` guesses its size in this shard.
+    fn begin_layer(&mut self, expected: usize) {
+        self.index.clear_for(expected);
+        make_room(&mut self.next, expected);
     }
 
-    /// Folds the buffered successors into `next` (new states only), marking them visited.
     fn merge(&mut self) {
-        let total = self.pending();
-        self.index.clear_for(total);
-        // At most `total` new entries; most layers have a few successors per new state.
-        make_room(&mut self.next, total / 2);
         let mut incoming = std::mem::take(&mut self.incoming);
         for mut bucket in incoming.drain(..) {
             for s in bucket.drain(..) {
@@ -122,6 +123,14 @@ impl<S> Shard<S> {
             self.spare.push(bucket);
         }
         self.incoming = incoming;
+    }
+}
+
+/// Merges every shard's waiting successors, in parallel when there is a pool.
+fn merge_all<S: Send + Sync>(shards: &mut [Shard<S>], pool: Option<&rayon::ThreadPool>) {
+    match pool {
+        Some(pool) => pool.install(|| shards.par_iter_mut().for_each(Shard::merge)),
+        None => shards.iter_mut().for_each(Shard::merge),
     }
 }
 
@@ -274,6 +283,8 @@ pub(crate) fn run<M: Model>(
     'layers: loop {
         for (layer, shard) in layers.iter_mut().zip(shards.iter_mut()) {
             std::mem::swap(layer, &mut shard.next);
+            // Layers of these models grow by a small factor, when they grow.
+            shard.begin_layer(layer.len() * 2);
         }
         run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
         if layers.iter().all(|l| l.is_empty()) {
@@ -312,7 +323,14 @@ pub(crate) fn run<M: Model>(
                     }
                 }
             }
-            // Buffered successors bound the new distinct states from above, so stopping on
+            // Merging as soon as enough successors wait bounds the memory they take; the
+            // shards' tables persist across merges of the same layer.
+            if buffered >= MERGE_EVERY {
+                merge_all(&mut shards, pool.as_ref());
+                buffered = 0;
+                run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
+            }
+            // Unmerged successors bound the new distinct states from above, so stopping on
             // them never overshoots the state limit by more than one batch.
             let bound = run.distinct + buffered;
             if max_states.is_some_and(|m| bound >= m)
@@ -322,10 +340,7 @@ pub(crate) fn run<M: Model>(
                 break;
             }
         }
-        match &pool {
-            Some(pool) => pool.install(|| shards.par_iter_mut().for_each(Shard::merge)),
-            None => shards.iter_mut().for_each(Shard::merge),
-        }
+        merge_all(&mut shards, pool.as_ref());
         for layer in layers.iter_mut() {
             layer.clear();
         }
@@ -340,4 +355,29 @@ pub(crate) fn run<M: Model>(
     run.nonuniform = shards.iter().any(|s| s.nonuniform);
     run.visited_bytes = shards.iter().map(|s| s.visited.bytes()).sum();
     run
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::toy::Program;
+    use crate::{explore, Config};
+
+    #[test]
+    fn merges_within_a_layer_give_the_same_results() {
+        let model = Program::mixed(3, 5, 2);
+        let key = |c: Config| {
+            let r = explore(&model, &c).expect("explorable");
+            assert!(r.complete && r.executions_exact);
+            let t: Vec<_> = r
+                .terminals
+                .iter()
+                .map(|t| (t.state, t.executions, t.witness.clone()))
+                .collect();
+            (r.distinct_states, r.transitions, t)
+        };
+        let reference = key(Config::default().depth_first());
+        assert!(reference.0 > 1000);
+        assert_eq!(key(Config::default()), reference);
+        assert_eq!(key(Config::default().workers(2)), reference);
+    }
 }
