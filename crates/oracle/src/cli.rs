@@ -8,6 +8,7 @@ use crate::{setup, BootConfig, Cache, OracleKernel, SetupOptions};
 const USAGE: &str = "usage:
   mmlab-oracle setup [KERNEL...|all]
   mmlab-oracle run KERNEL|all FILE.litmus... [--schedule 'P0 P1 ...'] [--json]
+                   [--test-timeout MS] [--accel tcg|kvm]
   mmlab-oracle run-script KERNEL|all FILE [--json]   (FILE in the guest script format)";
 
 /// Runs the oracle's own command line.
@@ -122,6 +123,7 @@ pub fn schedule_comment(source: &str) -> Option<&str> {
 
 fn run_litmus(args: &[String]) -> Result<()> {
     let mut json = false;
+    let mut options = crate::RunOptions::default();
     let mut schedule_arg: Option<String> = None;
     let mut pos = Vec::new();
     let mut it = args.iter();
@@ -130,6 +132,15 @@ fn run_litmus(args: &[String]) -> Result<()> {
             "--json" => json = true,
             "--schedule" => {
                 schedule_arg = Some(it.next().context("--schedule needs a value")?.clone())
+            }
+            "--test-timeout" => {
+                let v = it.next().context("--test-timeout needs milliseconds")?;
+                options.test_timeout_ms = v
+                    .parse()
+                    .with_context(|| format!("bad --test-timeout `{v}`"))?;
+            }
+            "--accel" => {
+                options.boot.accel = it.next().context("--accel needs tcg or kvm")?.clone()
             }
             _ => pos.push(a.clone()),
         }
@@ -155,7 +166,7 @@ fn run_litmus(args: &[String]) -> Result<()> {
     let cache = Cache::from_env()?;
     for k in kernels {
         let started = std::time::Instant::now();
-        let summary = crate::run_with(&cache, &tests, k, &crate::RunOptions::default())?;
+        let summary = crate::run_with(&cache, &tests, k, &options)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&summary)?);
             continue;

@@ -29,6 +29,23 @@ impl OracleKernel {
         }
     }
 
+    /// The upstream release this kernel is based on, as (major, minor): the litmus
+    /// `kernel X.Y` to run the model at when comparing with this kernel.
+    pub fn version(self) -> (u32, u32) {
+        match self {
+            OracleKernel::V5_10 => (5, 10),
+            OracleKernel::V6_1 => (6, 1),
+            OracleKernel::V6_12 => (6, 12),
+        }
+    }
+
+    /// The oracle kernel for an upstream release, if the oracle has one.
+    pub fn from_version(major: u32, minor: u32) -> Option<OracleKernel> {
+        OracleKernel::ALL
+            .into_iter()
+            .find(|k| k.version() == (major, minor))
+    }
+
     /// Whether this kernel comes from Debian 11 and so needs the private bullseye apt setup.
     pub fn needs_bullseye(self) -> bool {
         self == OracleKernel::V5_10
