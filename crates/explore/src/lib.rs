@@ -138,7 +138,9 @@ impl std::error::Error for ExploreError {}
 /// Breadth-first search counts executions in one pass when all executions reaching a state have
 /// the same length (the normal case: every step advances a thread). If it meets a state again at
 /// a different depth (or a cycle), it runs the depth-first search's topological pass to get
-/// exact counts, exact terminal states and a cycle witness.
+/// exact counts, exact terminal states and a cycle witness; the statistics then describe that
+/// pass. Results of complete searches are identical for every worker count; where a limit
+/// stops the search depends on it.
 pub fn explore<M: Model>(
     model: &M,
     config: &Config,
@@ -156,15 +158,32 @@ pub fn explore<M: Model>(
             let reduce = config.reduction && threads <= por::MAX_REDUCED_THREADS;
             let run = bfs::run(model, config.workers, reduce, &mut budget);
             if run.nonuniform && budget.stopped.is_none() {
-                let bfs_witnesses: HashMap<Fingerprint, witness::Witness> = run
-                    .terminals
-                    .into_iter()
-                    .map(|t| (t.fp, t.witness))
-                    .collect();
                 let mut dag = dfs::run(model, &mut budget);
+                if budget.stopped.is_some() && !reduce {
+                    // The recount ran out of budget, but the breadth-first search itself was
+                    // complete and unreduced: its terminal set and witnesses are exact, only
+                    // its counts are not.
+                    budget.stopped = None;
+                    return Ok(finish(
+                        &budget,
+                        run.terminals,
+                        run.transitions,
+                        run.distinct,
+                        run.max_depth,
+                        run.visited_bytes,
+                        None,
+                        false,
+                        false,
+                    ));
+                }
                 if !dag.counts_exact {
                     // Breadth-first witnesses are minimal even when counts are not; prefer them
                     // where the topological pass could not finish.
+                    let bfs_witnesses: HashMap<Fingerprint, witness::Witness> = run
+                        .terminals
+                        .into_iter()
+                        .map(|t| (t.fp, t.witness))
+                        .collect();
                     for t in dag.terminals.iter_mut() {
                         if let Some(w) = bfs_witnesses.get(&t.fp) {
                             t.witness = w.clone();
