@@ -93,6 +93,9 @@ change_points! {
     /// FOLL_COW is gone; FOLL_FORCE writes need an exclusive anon page (can_follow_write_pte),
     /// and GUP can ask for an unshare fault (-EMLINK).
     RemoveFollCow = (6, 1, Inferred, "5535be309971", "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW");
+    /// A slow-path GUP with FOLL_LONGTERM but without FOLL_PIN is refused with a warning.
+    /// Seen in 6.1's source, absent from 5.11's; the commit was not identified.
+    LongtermRequiresPin = (6, 1, Inferred, "", "(commit not identified: FOLL_LONGTERM requires FOLL_PIN in __gup_longterm_locked)");
     /// vmf_insert_mixed_prot and vmf_insert_pfn_{pmd,pud}_prot are removed; the huge inserts
     /// take a write flag and use the vma's page protection.
     RemoveInsertProt = (6, 3, Inferred, "7b806d229ef1", "mm: remove vmf_insert_pfn_xxx_prot() for huge page-table entries");

@@ -528,8 +528,10 @@ impl<D: Devices> Kernel<D> {
             return false;
         }
         if !self.has(ChangePoint::RemoveFollCow) {
-            return flags.contains(FollFlags::COW)
+            let ok = flags.contains(FollFlags::COW)
                 && pte.has(crate::arch::x86::pgtable::PageTableFlags::DIRTY);
+            self.note(|| format!("can_follow_write_pte: FOLL_COW and a dirty pte: {ok}"));
+            return ok;
         }
         if vma.flags.contains(VmFlags::SHARED)
             || !vma.flags.contains(VmFlags::MAYWRITE)
@@ -538,7 +540,9 @@ impl<D: Devices> Kernel<D> {
             return false;
         }
         let page = self.mem.page(pte.pfn());
-        !pte.special() && page.anon && page.refcount == 1
+        let ok = !pte.special() && page.anon && page.refcount == 1;
+        self.note(|| format!("can_follow_write_pte: exclusive anonymous page: {ok}"));
+        ok
     }
 
     /// follow_pfn_pte: a PTE with no struct page. 5.11 refuses FOLL_GET with -EFAULT and
@@ -684,7 +688,7 @@ impl<D: Devices> Kernel<D> {
     /// none, so they pass unchanged.
     pub fn gup_slow(&mut self, start: u64, nr_pages: u64, flags: FollFlags) -> GupResult {
         self.call("__gup_longterm_locked", |k| {
-            if k.has(ChangePoint::RemoveFollCow)
+            if k.has(ChangePoint::LongtermRequiresPin)
                 && flags.contains(FollFlags::LONGTERM)
                 && !flags.contains(FollFlags::PIN)
             {

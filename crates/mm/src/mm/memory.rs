@@ -582,7 +582,9 @@ impl<D: Devices> Kernel<D> {
                     let page = k.mem.page(p);
                     if page.anon && page.refcount == 1 {
                         k.note(|| "exclusive anonymous page: reuse".into());
-                        k.make_pte_writable(vmf, pte)
+                        // wp_page_reuse reports VM_FAULT_WRITE (what 5.11's GUP turns into
+                        // FOLL_COW for a forced write to a read-only vma).
+                        k.make_pte_writable(vmf, pte) | VmFault::WRITE
                     } else {
                         k.wp_page_copy(vmf, pte, Some(p))
                     }
@@ -627,7 +629,11 @@ impl<D: Devices> Kernel<D> {
                 k.mem.update_page(old, |p| p.mapcount -= 1);
                 k.put_page(old);
             }
-            ret
+            if ret.is_error() {
+                ret
+            } else {
+                ret | VmFault::WRITE
+            }
         })
     }
 

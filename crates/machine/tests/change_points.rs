@@ -1,0 +1,211 @@
+//! Every change point tested on both sides: the release before it and the release that has
+//! it give the outcomes the change is about.
+
+use mmlab_explore::Config;
+use mmlab_machine::check::check;
+use mmlab_machine::{replay, Machine, Verdict};
+use mmlab_mm::mm::page_alloc::ZERO_PFN;
+use mmlab_mm::{ChangePoint, KernelConfig};
+
+const OK: Verdict = Verdict::Ok;
+const NO: Verdict = Verdict::No;
+
+fn machine(source: &str, kernel: &str) -> Machine {
+    let test = mmlab_litmus::parse(source).unwrap_or_else(|d| panic!("{d:?}"));
+    Machine::new(&test, KernelConfig::parse(kernel).expect("kernel")).expect("setup")
+}
+
+fn verdicts(source: &str, kernel: &str) -> Vec<Verdict> {
+    check(&machine(source, kernel), &Config::default())
+        .expect("explores")
+        .conditions
+        .iter()
+        .map(|c| c.verdict)
+        .collect()
+}
+
+/// The trace of running each thread in turn.
+fn trace_text(source: &str, kernel: &str) -> String {
+    let m = machine(source, kernel);
+    let schedule: Vec<usize> = (0..m.threads.len())
+        .flat_map(|t| std::iter::repeat_n(t, m.threads[t].len()))
+        .collect();
+    let (steps, _) = replay(&m, &schedule);
+    format!("{:?}", steps.iter().map(|s| &s.trace).collect::<Vec<_>>())
+}
+
+/// The releases on both sides of a change point.
+fn sides(cp: ChangePoint) -> (String, String) {
+    let all = KernelConfig::each_change_point();
+    let at = cp.release();
+    let before = all
+        .iter()
+        .map(|k| k.release)
+        .filter(|r| *r < at)
+        .max()
+        .expect("an earlier release");
+    (before.to_string(), at.to_string())
+}
+
+fn both_sides(cp: ChangePoint, source: &str, before: &[Verdict], after: &[Verdict]) {
+    let (b, a) = sides(cp);
+    assert_eq!(verdicts(source, &b), before, "{cp:?} before, at {b}");
+    assert_eq!(verdicts(source, &a), after, "{cp:?} at {a}");
+}
+
+#[test]
+fn ttm_nuke_mixedmap() {
+    let src = "mm-litmus t\nsetup {\n  ttm bo0 size=4K place=system\n  dmabuf b0 exports bo0 require_pfnmap\n  mmap m0 b0 shared rw\n}\nP0 {\n  touch m0\n}\nforbid warn\n";
+    both_sides(ChangePoint::TtmNukeMixedmap, src, &[NO], &[OK]);
+}
+
+#[test]
+fn ttm_remove_huge() {
+    let src = "mm-litmus t\nsetup {\n  ttm bo0 size=2M place=vram huge=pmd\n  mmap m0 bo0 shared rw\n}\nP0 {\n  touch m0\n  r0 = get_user_pages_fast m0 pages=1\n}\nforbid bad_page\n";
+    both_sides(ChangePoint::TtmRemoveHuge, src, &[NO], &[OK]);
+}
+
+#[test]
+fn gup_eexist_cleanup() {
+    let get = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=mixed pfn=none\n  mmap m0 d0 shared rw\n}\nP0 {\n  touch m0\n  r0 = get_user_pages m0\n}\nexists P0:r0 == -EFAULT\nexists P0:r0 == -EEXIST\n";
+    both_sides(ChangePoint::GupEexistCleanup, get, &[OK, NO], &[NO, OK]);
+    // FOLL_PIN used to count a page it never returned; releasing it is a wild pointer.
+    let pin = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=mixed pfn=none\n  mmap m0 d0 shared rw\n}\nP0 {\n  touch m0\n  r0 = pin_user_pages m0\n  unpin r0\n}\nexists P0:r0 == 1\nforbid bug\n";
+    both_sides(ChangePoint::GupEexistCleanup, pin, &[OK, NO], &[NO, OK]);
+}
+
+#[test]
+fn hugepage_vma_check() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=2M insert=pmd vm=pfnmap pfn=dev\n  mmap m0 d0 shared rw\n  touch m0\n}\nP0 {\n  r0 = get_user_pages_fast m0 pages=512\n}\nexists P0:r0 == 512\n";
+    both_sides(ChangePoint::HugepageVmaCheck, src, &[OK], &[NO]);
+}
+
+#[test]
+fn remove_foll_cow() {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private r\n}\nP0 {\n  r0 = get_user_pages m0 write force\n}\nforall P0:r0 == 1\n";
+    both_sides(ChangePoint::RemoveFollCow, src, &[OK], &[OK]);
+    let (b, a) = sides(ChangePoint::RemoveFollCow);
+    assert!(trace_text(src, &b).contains("FOLL_COW and a dirty pte: true"));
+    assert!(trace_text(src, &a).contains("exclusive anonymous page: true"));
+}
+
+#[test]
+fn longterm_requires_pin() {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\nP0 {\n  r0 = get_user_pages m0 longterm\n}\nexists P0:r0 == 1\nforbid warn\n";
+    both_sides(ChangePoint::LongtermRequiresPin, src, &[OK, OK], &[NO, NO]);
+}
+
+#[test]
+fn remove_insert_prot() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=2M insert=pmd vm=pfnmap dax\n  mmap m0 d0 shared rw\n}\nP0 {\n  touch m0\n}\nforbid bug\n";
+    let (b, a) = sides(ChangePoint::RemoveInsertProt);
+    assert!(trace_text(src, &b).contains("\"vmf_insert_pfn_pmd_prot\""));
+    assert!(trace_text(src, &a).contains("\"vmf_insert_pfn_pmd\""));
+    assert!(!trace_text(src, &a).contains("vmf_insert_pfn_pmd_prot"));
+}
+
+fn zero_page_refs_after_pin(kernel: &str) -> i32 {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\nP0 {\n  touch m0\n  r0 = pin_user_pages m0\n}\nexists P0:r0 == 1\n";
+    let m = machine(src, kernel);
+    let before = m.init.kernel.mem.page(ZERO_PFN).refcount;
+    let (_, end) = replay(&m, &[0, 0]);
+    end.kernel.mem.page(ZERO_PFN).refcount - before
+}
+
+#[test]
+fn dont_pin_zero_page() {
+    let (b, a) = sides(ChangePoint::DontPinZeroPage);
+    assert_eq!(zero_page_refs_after_pin(&b), 1024);
+    assert_eq!(zero_page_refs_after_pin(&a), 0);
+    // Debian's 6.1.y carries the backport; mainline 6.1 does not.
+    assert_eq!(zero_page_refs_after_pin("6.1"), 1024);
+    assert_eq!(zero_page_refs_after_pin("debian-6.1"), 0);
+}
+
+#[test]
+fn longterm_file_backed_check() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=page\n  mmap m0 d0 shared rw\n}\nP0 {\n  r0 = io_uring_register m0 size=4K\n}\nexists P0:r0 == -EOPNOTSUPP\nexists P0:r0 == 0\n";
+    both_sides(
+        ChangePoint::LongtermFileBackedCheck,
+        src,
+        &[OK, NO],
+        &[NO, OK],
+    );
+}
+
+fn direct_io_pins(kernel: &str) -> bool {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n  write m0 1\n}\nP0 {\n  r0 = o_direct_read m0 size=4K\n}\nexists P0:r0 == 4096\n";
+    let m = machine(src, kernel);
+    let (_, end) = replay(&m, &[0]);
+    end.kernel.holds.first().expect("held").pinned
+}
+
+#[test]
+fn direct_io_pins_pages() {
+    let (b, a) = sides(ChangePoint::DirectIoPins);
+    assert!(!direct_io_pins(&b));
+    assert!(direct_io_pins(&a));
+}
+
+#[test]
+fn secretmem_gup_fast() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=page vm=io+mixedmap\n  mmap m0 d0 shared rw\n}\nP0 {\n  r0 = get_user_pages_fast m0\n}\nexists P0:r0 == 1\nexists P0:r0 == -EFAULT\n";
+    both_sides(ChangePoint::SecretmemGupFast, src, &[OK, NO], &[NO, OK]);
+}
+
+#[test]
+fn huge_pfnmap() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=2M insert=pmd vm=pfnmap pfn=dev dax\n  mmap m0 d0 shared rw\n  touch m0\n}\nP0 {\n  r0 = get_user_pages_fast m0 pages=512\n}\nexists P0:r0 == 512\nexists P0:r0 == -EFAULT\n";
+    both_sides(ChangePoint::HugePfnmap, src, &[OK, NO], &[NO, OK]);
+}
+
+#[test]
+fn remove_devmap() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=mixed vm=mixedmap pfn=dev+map\n  mmap m0 d0 shared rw\n  touch m0\n}\nP0 {\n  r0 = get_user_pages m0\n}\nexists hang\nexists P0:r0 == -EEXIST\n";
+    both_sides(ChangePoint::RemoveDevmap, src, &[OK, NO], &[NO, OK]);
+}
+
+#[test]
+fn unified_vm_normal_page() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=2M insert=pmd vm=pfnmap dax\n  mmap m0 d0 shared rw\n}\nP0 {\n  touch m0\n}\nforbid bug\n";
+    let (b, a) = sides(ChangePoint::UnifiedVmNormalPage);
+    let special_huge = |k: &str| {
+        let m = machine(src, k);
+        let vma = m.init.kernel.vmas[0].clone();
+        m.init.kernel.vma_is_special_huge(&vma)
+    };
+    assert!(special_huge(&b), "DAX vmas are special-huge before {a}");
+    assert!(
+        !special_huge(&a),
+        "{a} excludes DAX from vma_is_special_huge"
+    );
+    // Either way the eviction's zap touches no page: the entry is special at both releases.
+    let evict = src
+        .replace("P0 {\n  touch m0\n}", "P0 {\n  touch m0\n  evict d0\n}")
+        .replace("forbid bug", "forbid bug || refcount_error || bad_page");
+    assert_eq!(verdicts(&evict, &b), [OK]);
+    assert_eq!(verdicts(&evict, &a), [OK]);
+}
+
+#[test]
+fn every_change_point_has_a_test() {
+    let tested = [
+        ChangePoint::TtmNukeMixedmap,
+        ChangePoint::TtmRemoveHuge,
+        ChangePoint::GupEexistCleanup,
+        ChangePoint::HugepageVmaCheck,
+        ChangePoint::RemoveFollCow,
+        ChangePoint::LongtermRequiresPin,
+        ChangePoint::RemoveInsertProt,
+        ChangePoint::DontPinZeroPage,
+        ChangePoint::LongtermFileBackedCheck,
+        ChangePoint::DirectIoPins,
+        ChangePoint::SecretmemGupFast,
+        ChangePoint::HugePfnmap,
+        ChangePoint::RemoveDevmap,
+        ChangePoint::UnifiedVmNormalPage,
+    ];
+    for cp in ChangePoint::ALL {
+        assert!(tested.contains(cp), "{cp:?} has no test");
+    }
+}
