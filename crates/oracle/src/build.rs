@@ -19,8 +19,15 @@ const MODULE_SOURCES: [(&str, &str); 3] = [
 /// Environment variable naming a prebuilt guest binary (skips the cargo build).
 pub const GUEST_ENV: &str = "MMLAB_ORACLE_GUEST";
 
+/// Distinguishes initramfs files of concurrent runs in one process.
+static INITRAMFS_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Serializes module builds within this process (they share a build directory per kernel).
+static MODULE_BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Builds the test module against a kernel's headers (skipped when the sources are unchanged).
 pub fn build_module(cache: &Cache, install: &KernelInstall) -> Result<PathBuf> {
+    let _guard = MODULE_BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let dir = cache.build_dir(install.kernel).join("module");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let ko = dir.join("mmlab_oracle.ko");
@@ -169,9 +176,11 @@ pub fn build_initramfs(
         w.file("brd.ko", 0o644, &read_module(&brd)?);
     }
     w.file("script", 0o644, script.as_bytes());
-    let path = cache
-        .build_dir(install.kernel)
-        .join(format!("initramfs-{}.cpio", std::process::id()));
+    let path = cache.build_dir(install.kernel).join(format!(
+        "initramfs-{}-{}.cpio",
+        std::process::id(),
+        INITRAMFS_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     fs::write(&path, w.finish()).with_context(|| format!("writing {}", path.display()))?;
     Ok(path)
 }

@@ -210,6 +210,12 @@ fn run_litmus(args: &[String]) -> Result<()> {
                     })
                     .collect();
                 println!("   registers: {}", regs.join(" "));
+                for (thread, signal) in &r.signals {
+                    println!("   {thread} ended by {signal}");
+                }
+                for note in &r.notes {
+                    println!("   note {note}");
+                }
                 for e in &r.events {
                     println!("   event {} {}", e.name, e.detail);
                 }
