@@ -12,7 +12,12 @@ const PACKED_THREADS: u8 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Trace {
-    Packed { len: u8, bits: [u64; 2] },
+    /// `last` repeats the last thread (it fits in padding), sparing a shift on a hot path.
+    Packed {
+        len: u8,
+        last: u8,
+        bits: [u64; 2],
+    },
     Heap(Box<[u8]>),
 }
 
@@ -20,6 +25,7 @@ impl Default for Trace {
     fn default() -> Self {
         Trace::Packed {
             len: 0,
+            last: 0,
             bits: [0; 2],
         }
     }
@@ -37,7 +43,7 @@ impl Trace {
     #[inline]
     pub fn get(&self, i: usize) -> Option<u8> {
         match self {
-            Trace::Packed { len, bits } => {
+            Trace::Packed { len, bits, .. } => {
                 (i < *len as usize).then(|| ((bits[i / 16] >> (60 - 4 * (i % 16))) & 0xf) as u8)
             }
             Trace::Heap(v) => v.get(i).copied(),
@@ -48,10 +54,7 @@ impl Trace {
     pub fn last(&self) -> Option<u8> {
         match self {
             Trace::Packed { len: 0, .. } => None,
-            Trace::Packed { len, bits } => {
-                let i = *len as usize - 1;
-                Some(((bits[i / 16] >> (60 - 4 * (i % 16))) & 0xf) as u8)
-            }
+            Trace::Packed { last, .. } => Some(*last),
             Trace::Heap(v) => v.last().copied(),
         }
     }
@@ -64,7 +67,7 @@ impl Trace {
     #[inline]
     pub fn extended(&self, thread: u8) -> Trace {
         match self {
-            Trace::Packed { len, bits }
+            Trace::Packed { len, bits, .. }
                 if (*len as usize) < PACKED_STEPS && thread < PACKED_THREADS =>
             {
                 let i = *len as usize;
@@ -72,6 +75,7 @@ impl Trace {
                 bits[i / 16] |= (thread as u64) << (60 - 4 * (i % 16));
                 Trace::Packed {
                     len: *len + 1,
+                    last: thread,
                     bits,
                 }
             }
@@ -98,9 +102,14 @@ impl Ord for Trace {
         match (self, other) {
             // Zero padding after the end makes (bits, len) order equal to lexicographic order:
             // a prefix compares equal on bits and loses on length.
-            (Trace::Packed { len: a, bits: x }, Trace::Packed { len: b, bits: y }) => {
-                (x, a).cmp(&(y, b))
-            }
+            (
+                Trace::Packed {
+                    len: a, bits: x, ..
+                },
+                Trace::Packed {
+                    len: b, bits: y, ..
+                },
+            ) => (x, a).cmp(&(y, b)),
             _ => self.iter().cmp(other.iter()),
         }
     }
