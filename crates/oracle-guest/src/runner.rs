@@ -95,7 +95,9 @@ fn fork_and_watch(test: &Test) -> (String, String) {
     }
     // SAFETY: parent closes its copy of the write end.
     unsafe { libc::close(fds[1]) };
-    let deadline = Instant::now() + Duration::from_millis(test.timeout_ms);
+    // The watchdog is per operation: every step line from the child moves the deadline.
+    let budget = Duration::from_millis(test.timeout_ms);
+    let mut deadline = Instant::now() + budget;
     let mut buf = Vec::new();
     let mut last_step = String::from("-");
     let mut hang = false;
@@ -133,7 +135,11 @@ fn fork_and_watch(test: &Test) -> (String, String) {
             break;
         }
         buf.extend_from_slice(&chunk[..r as usize]);
+        let before = last_step.clone();
         forward_complete_lines(&mut buf, &mut last_step);
+        if last_step != before && !hang {
+            deadline = Instant::now() + budget;
+        }
     }
     // SAFETY: closing our read end.
     unsafe { libc::close(fds[0]) };

@@ -18,7 +18,7 @@ use crate::setup::KernelInstall;
 pub struct GuestTest {
     pub name: String,
     pub body: String,
-    /// Watchdog per test in the guest.
+    /// The guest's watchdog per operation (a call still running then is a `hang`).
     pub timeout_ms: u64,
 }
 
@@ -273,5 +273,5 @@ fn crash_summary(kernel_lines: &[String], end: &BootEnd) -> String {
     picked.join(" | ")
 }
 
-/// Default watchdog per test.
+/// Default watchdog per operation.
 pub const DEFAULT_TEST_TIMEOUT: Duration = Duration::from_millis(400);

@@ -32,7 +32,7 @@ pub struct OracleOutcome {
 #[derive(Clone, Debug)]
 pub struct RunOptions {
     pub boot: BootConfig,
-    /// The guest's watchdog per test: a call still running then is a `hang`.
+    /// The guest's watchdog per operation: a call still running then is a `hang`.
     pub test_timeout_ms: u64,
 }
 
