@@ -294,7 +294,9 @@ pub(crate) fn run<M: Model>(
         let chunks = split_into_chunks(&layers);
         let mut buffered = 0u64;
         let mut stop = false;
-        for batch in chunks.chunks(chunks_per_batch) {
+        let batches = chunks.chunks(chunks_per_batch).count();
+        let mut unexpanded = false;
+        for (b, batch) in chunks.chunks(chunks_per_batch).enumerate() {
             let buffers: Vec<Vec<Vec<Successor<M::State>>>> = batch
                 .iter()
                 .map(|_| {
@@ -337,6 +339,7 @@ pub(crate) fn run<M: Model>(
                 || !budget.check(run.distinct, run.transitions, depth)
             {
                 stop = true;
+                unexpanded = b + 1 < batches;
                 break;
             }
         }
@@ -348,7 +351,7 @@ pub(crate) fn run<M: Model>(
         if stop {
             run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
             budget.check(run.distinct, run.transitions, depth);
-            budget.stop_if_unfinished(shards.iter().any(|s| !s.next.is_empty()));
+            budget.stop_if_unfinished(unexpanded || shards.iter().any(|s| !s.next.is_empty()));
             break 'layers;
         }
     }

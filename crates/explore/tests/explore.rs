@@ -127,13 +127,18 @@ fn state_limit_stops_cleanly() {
     let m = Program::mixed(4, 6, 3);
     let full = explore(&m, &Config::default()).unwrap();
     for (name, config) in all_modes() {
-        let r = explore(&m, &config.max_states(1000)).unwrap();
+        let r = explore(&m, &config.clone().max_states(1000)).unwrap();
         assert!(!r.complete, "{name}");
         assert_eq!(r.stopped_by, Some(StopReason::MaxStates), "{name}");
         assert!(!r.executions_exact, "{name}");
         // Stops near the limit: within one batch of successors of it.
         assert!(r.distinct_states > 100, "{name}");
         assert!(r.distinct_states < full.distinct_states / 2, "{name}");
+        // A limit the search never reaches leaves it complete.
+        let generous = full.transitions + 10;
+        let r = explore(&m, &config.clone().max_states(generous)).unwrap();
+        assert!(r.complete, "{name}");
+        assert_eq!(r.distinct_states, full.distinct_states, "{name}");
     }
 }
 
