@@ -299,6 +299,11 @@ facts! {
         "debian-6.12": [O, O, O, N, O],
     }
     // vmsplice: "old page held after evict".
+    // (vm_insert_page: the write after the eviction faults the moved page back in.)
+    oracle_insert_page_vmsplice_evict => "oracle-insert-page-vmsplice-evict.litmus" {
+        "debian-6.1": [O, N],
+        "debian-6.12": [O, N],
+    }
     oracle_fault_page_vmsplice_evict => "oracle-fault-page-vmsplice-evict.litmus" {
         "debian-6.1": [O, N],
         "debian-6.12": [O, N],

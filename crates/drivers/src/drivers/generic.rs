@@ -18,11 +18,11 @@ pub enum Insert {
     Pfn,
     /// ->fault calls vmf_insert_mixed with the pfn_t flags.
     Mixed,
-    /// vm_insert_page of every page at mmap time.
+    /// vm_insert_page of every page at mmap time; ->fault re-inserts after an eviction.
     Page,
     /// ->fault returns a referenced page for the core to map.
     FaultPage,
-    /// remap_pfn_range at mmap time.
+    /// remap_pfn_range at mmap time; ->fault uses vmf_insert_pfn after an eviction.
     Remap,
     /// ->huge_fault calls vmf_insert_pfn_pmd.
     Pmd,
@@ -138,8 +138,12 @@ impl GenericDevice {
         k.call("generic_driver_mmap", |k| {
             k.vmas[vi].flags |= self.vm_flags();
             k.vmas[vi].dax = self.dax;
+            // Every mode has a ->fault, as the oracle's module does (mmlab_vm_ops.fault for
+            // every insert mode): what vm_insert_page / remap_pfn_range mapped at mmap time is
+            // gone after an eviction's unmap_mapping_range, and the next access faults it
+            // back in from the object's new memory.
             k.vmas[vi].ops = VmOps {
-                fault: !matches!(self.insert, Insert::Page | Insert::Remap),
+                fault: true,
                 huge_fault: matches!(self.insert, Insert::Pmd | Insert::Pud),
                 pfn_mkwrite: false,
                 page_mkwrite: false,
@@ -177,6 +181,16 @@ impl GenericDevice {
                 Insert::FaultPage => {
                     k.get_page(pfn);
                     (VmFault::empty(), Some(pfn))
+                }
+                Insert::Page => {
+                    // mmlab_insert_pte: vm_insert_page; -ENOMEM → OOM, -EBUSY (the pte is
+                    // already there) → NOPAGE, any other error → SIGBUS.
+                    let ret = match k.vm_insert_page(vmf.vma, vmf.address, pfn) {
+                        Ok(()) | Err(Errno::EBUSY) => VmFault::NOPAGE,
+                        Err(Errno::ENOMEM) => VmFault::OOM,
+                        Err(_) => VmFault::SIGBUS,
+                    };
+                    (ret, None)
                 }
                 Insert::Mixed => (
                     k.vmf_insert_mixed(vmf.vma, vmf.address, PfnT::new(pfn, self.pfn), false),
@@ -237,16 +251,9 @@ impl GenericDevice {
     pub fn evict_finish(&self, k: &mut Model, obj: ObjId) {
         k.call("generic_driver_evict", |k| {
             k.tlb_free_gathered();
-            let old: Vec<u8> = (0..self.pages)
-                .map(|i| k.object_content(obj, i).unwrap_or(0))
-                .collect();
             if let Some(extents) = k.object_mut(obj).map(|b| b.clear()) {
                 if self.populate(k, obj) {
-                    for (i, value) in old.into_iter().enumerate() {
-                        if let Some(pfn) = k.object_pfn(obj, i as u64) {
-                            k.mem.update(pfn, 1, |f| f.content = value);
-                        }
-                    }
+                    crate::drivers::gpu::drm::ttm::ttm_bo::copy_extents(k, obj, &extents);
                     self.free(k, &extents);
                 }
             }
