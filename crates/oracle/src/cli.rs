@@ -155,8 +155,13 @@ fn run_litmus(args: &[String]) -> Result<()> {
     let mut tests = Vec::new();
     for file in files {
         let source = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
-        let test =
-            mmlab_litmus::parse_and_render(file, &source).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let test = match mmlab_litmus::parse_and_render(file, &source) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("skipping {file}: it does not parse:\n{e}");
+                continue;
+            }
+        };
         let schedule = match schedule_arg.as_deref().or(schedule_comment(&source)) {
             Some(s) => crate::Schedule::parse(s).with_context(|| format!("schedule for {file}"))?,
             None => crate::Schedule::sequential(&test),
