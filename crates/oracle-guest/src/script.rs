@@ -412,3 +412,64 @@ fn object(w: &[&str]) -> Result<OpKind, String> {
     };
     Ok(OpKind::Object { name, kind, size })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_objects_maps_and_operations() {
+        let tests = parse(
+            "test 3 t\ntimeout 150\n\
+             op S object bo0 driver size=2097152 insert=pmd vm=mixedmap+io pfn=dev+map memory=iomem ttm=1 caching=wc\n\
+             op S map m0 bo0 size=2097152 offset=0 shared prot=rw\n\
+             op P0 gup r0 pin_user_pages_fast m0+4096 512 write,longterm\n\
+             op P1 evict bo0 vram\n\
+             end\n",
+        );
+        assert_eq!(tests.len(), 1);
+        let t = &tests[0];
+        assert_eq!((t.index, t.timeout_ms), (3, 150));
+        assert!(t.error.is_none(), "{:?}", t.error);
+        let OpKind::Object {
+            kind: ObjKind::Driver(c),
+            ..
+        } = &t.ops[0].kind
+        else {
+            panic!("not a driver object");
+        };
+        assert_eq!(c.insert, uapi::INSERT_PMD);
+        assert_eq!(c.vm_flags, uapi::VM_MIXEDMAP | uapi::VM_IO);
+        assert_eq!(
+            (c.pfn_flags, c.memory, c.ttm, c.caching),
+            (uapi::PFN_DEV_MAP, uapi::MEMORY_IOMEM, 1, 1)
+        );
+        let OpKind::Gup {
+            call,
+            addr,
+            pages,
+            flags,
+            ..
+        } = &t.ops[2].kind
+        else {
+            panic!("not a gup");
+        };
+        assert_eq!(uapi::GUP_CALLS[*call as usize], "pin_user_pages_fast");
+        assert_eq!(
+            (addr.offset, *pages, *flags),
+            (4096, 512, uapi::GUP_WRITE | uapi::GUP_LONGTERM)
+        );
+        assert!(matches!(t.ops[3].kind, OpKind::Evict { to: 1, .. }));
+    }
+
+    #[test]
+    fn a_bad_statement_fails_only_its_test() {
+        let tests = parse("test 0 a\nop P0 frobnicate m0\nend\ntest 1 b\nop P0 touch m0\nend\n");
+        assert!(tests[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("unknown operation"));
+        assert!(tests[1].error.is_none());
+    }
+}
