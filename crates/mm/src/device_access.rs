@@ -5,7 +5,7 @@
 use crate::events::Event;
 use crate::include::linux::mm_types::Pfn;
 use crate::kernel::{Devices, Kernel};
-use crate::mm::gup::{Holder, Taken};
+use crate::mm::gup::{Holder, Slot, Taken};
 use crate::mm::page_alloc::{Owner, PageKind, RAM_PAGES, RAM_START};
 
 /// What a device access found, per kind: how many pages, and the first.
@@ -18,11 +18,11 @@ struct DmaFindings {
 }
 
 impl<D: Devices> Kernel<D> {
-    fn held_pages(&self, holder: Holder) -> Vec<Option<(Pfn, Taken)>> {
+    fn held_slots(&self, holder: Holder) -> Vec<Slot> {
         self.holds
             .iter()
             .find(|h| h.holder == holder)
-            .map(|h| h.pages.pages().collect())
+            .map(|h| h.pages.slots.clone())
             .unwrap_or_default()
     }
 
@@ -35,13 +35,14 @@ impl<D: Devices> Kernel<D> {
     pub fn dma_write(&mut self, holder: Holder, value: u8) {
         self.call("device DMA write", |k| {
             let mut seen = DmaFindings::default();
-            for page in k.held_pages(holder) {
-                let Some((pfn, from)) = page else {
-                    seen.garbage += 1;
-                    continue;
-                };
-                k.check_device_access(pfn, from, None, &mut seen);
-                k.mem.update(pfn, 1, |f| f.content = value);
+            for slot in k.held_slots(holder) {
+                match slot {
+                    Slot::Garbage { count } => seen.garbage += count,
+                    Slot::Pages { first, count, from } => {
+                        k.check_device_access(first, count, from, false, &mut seen);
+                        k.mem.update(first, count, |f| f.content = value);
+                    }
+                }
             }
             k.report_dma(holder, "write", &seen);
         })
@@ -50,47 +51,67 @@ impl<D: Devices> Kernel<D> {
     /// The device reads every page `holder` holds; the value of the first page is returned.
     pub fn dma_read(&mut self, holder: Holder) -> Option<u8> {
         self.call("device DMA read", |k| {
-            let mut first = None;
+            let mut first_value = None;
             let mut seen = DmaFindings::default();
-            for page in k.held_pages(holder) {
-                let Some((pfn, from)) = page else {
-                    seen.garbage += 1;
-                    continue;
-                };
-                let value = k.mem.content(pfn);
-                k.check_device_access(pfn, from, Some(value), &mut seen);
-                first.get_or_insert(value);
+            for slot in k.held_slots(holder) {
+                match slot {
+                    Slot::Garbage { count } => seen.garbage += count,
+                    Slot::Pages { first, count, from } => {
+                        k.check_device_access(first, count, from, true, &mut seen);
+                        first_value.get_or_insert(k.mem.content(first));
+                    }
+                }
             }
             k.report_dma(holder, "read", &seen);
-            first
+            first_value
         })
     }
 
-    /// Notes what a device access through a held page means now: the frame was freed, or the
-    /// object it was taken from no longer lives there (a write is lost; a read is stale if the
-    /// object holds something else).
-    fn check_device_access(&self, pfn: Pfn, from: Taken, read: Option<u8>, seen: &mut DmaFindings) {
-        if self.mem.frame(pfn).owner == Owner::Free {
-            seen.freed.0 += 1;
-            seen.freed.1.get_or_insert(pfn);
+    /// Notes what a device access through held pages means now: frames that were freed, or
+    /// pages no longer part of the object they were taken from (a write is lost; a read is
+    /// stale where the object now holds something else).
+    fn check_device_access(
+        &self,
+        first: Pfn,
+        count: u64,
+        from: Taken,
+        read: bool,
+        seen: &mut DmaFindings,
+    ) {
+        for (pfn, n, frame) in self.mem.frames(first, count) {
+            if frame.owner == Owner::Free {
+                seen.freed.0 += n;
+                seen.freed.1.get_or_insert(pfn);
+            }
         }
         let Owner::Object(obj) = from.owner else {
             return;
         };
-        if self.object_pfn(obj, from.index) == Some(pfn) {
+        let still_there = self.object(obj).is_some_and(|b| {
+            b.extents.iter().any(|e| {
+                e.index <= from.index
+                    && from.index + count <= e.index + e.count
+                    && e.pfn.offset(from.index - e.index) == first
+            })
+        });
+        if still_there {
             return;
         }
-        match read {
-            None => {
-                seen.lost.0 += 1;
-                seen.lost.1.get_or_insert(pfn);
+        for i in 0..count {
+            let pfn = first.offset(i);
+            let index = from.index + i;
+            if self.object_pfn(obj, index) == Some(pfn) {
+                continue;
             }
-            Some(value) => {
-                if self.object_content(obj, from.index) != Some(value) {
-                    seen.stale.0 += 1;
-                    seen.stale.1.get_or_insert(pfn);
-                }
-            }
+            let finding = if !read {
+                &mut seen.lost
+            } else if self.object_content(obj, index) != Some(self.mem.content(pfn)) {
+                &mut seen.stale
+            } else {
+                continue;
+            };
+            finding.0 += 1;
+            finding.1.get_or_insert(pfn);
         }
     }
 

@@ -109,19 +109,28 @@ impl<T: Clone + Eq> Runs<T> {
             .filter(|(_, n, _)| *n > 0)
     }
 
-    /// The first index `>= from` where a block of `count` indices, aligned to `align`, all
-    /// satisfy `pred`.
+    /// The first index where a block of `count` indices, aligned to `align`, all satisfy
+    /// `pred` (one pass over the runs).
     pub fn find_block(&self, count: u64, align: u64, pred: impl Fn(&T) -> bool) -> Option<u64> {
-        let mut candidate = 0u64;
-        while candidate + count <= self.len {
-            let bad = self
-                .ranges(candidate, count)
-                .find(|(_, _, v)| !pred(v))
-                .map(|(s, n, _)| s + n);
-            match bad {
-                None => return Some(candidate),
-                Some(after) => candidate = after.div_ceil(align) * align,
+        let align = align.max(1);
+        let mut i = 0;
+        while i < self.runs.len() {
+            if !pred(&self.runs[i].1) {
+                i += 1;
+                continue;
             }
+            // A stretch of consecutive runs that all satisfy the predicate.
+            let begin = self.runs[i].0;
+            let mut j = i + 1;
+            while j < self.runs.len() && pred(&self.runs[j].1) {
+                j += 1;
+            }
+            let end = self.runs.get(j).map(|r| r.0).unwrap_or(self.len);
+            let aligned = begin.div_ceil(align) * align;
+            if aligned + count <= end {
+                return Some(aligned);
+            }
+            i = j;
         }
         None
     }

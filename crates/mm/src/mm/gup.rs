@@ -91,6 +91,43 @@ impl PageList {
         self.len() == 0
     }
 
+    /// Appends `count` consecutive pages from `pfn`, taken from consecutive pages of `from`.
+    pub fn push_range(&mut self, pfn: Pfn, count: u64, from: Taken) {
+        if count == 0 {
+            return;
+        }
+        if let Some(Slot::Pages {
+            first,
+            count: c,
+            from: f,
+        }) = self.slots.last_mut()
+        {
+            if f.owner == from.owner && f.index + *c == from.index && first.0 + *c == pfn.0 {
+                *c += count;
+                return;
+            }
+        }
+        self.slots.push(Slot::Pages {
+            first: pfn,
+            count,
+            from,
+        });
+    }
+
+    /// Appends another list.
+    pub fn extend(&mut self, other: &PageList) {
+        for slot in &other.slots {
+            match *slot {
+                Slot::Pages { first, count, from } => self.push_range(first, count, from),
+                Slot::Garbage { count } => {
+                    for _ in 0..count {
+                        self.push_garbage();
+                    }
+                }
+            }
+        }
+    }
+
     pub fn push(&mut self, pfn: Pfn, from: Taken) {
         if let Some(Slot::Pages {
             first,
@@ -320,16 +357,108 @@ impl<D: Devices> Kernel<D> {
             "put_page"
         };
         self.call(name, |k| {
-            for page in hold.pages.pages() {
-                match page {
-                    Some((pfn, _)) if hold.pinned => k.unpin_user_page(pfn),
-                    Some((pfn, _)) => k.put_page(pfn),
-                    None => {
-                        k.bug("release of a pages[] entry GUP never filled (wild pointer)");
+            for slot in &hold.pages.slots {
+                match *slot {
+                    Slot::Pages { first, count, .. } => k.put_user_range(first, count, hold.pinned),
+                    Slot::Garbage { count } => {
+                        k.bug(&format!(
+                            "release of {count} pages[] entries GUP never filled (wild pointers)"
+                        ));
                     }
                 }
             }
         })
+    }
+
+    /// unpin_user_page / put_page on each of `count` consecutive pages, in order. Pages whose
+    /// effect is the same (one compound head, or a run of identical separate pages) are done
+    /// together when no count reaches zero on the way, which gives the same result as one at
+    /// a time.
+    fn put_user_range(&mut self, first: Pfn, count: u64, pinned: bool) {
+        let unit = |k: &Self, head: Pfn| -> (i32, bool) {
+            if pinned && k.pin_is_noop(head) {
+                (0, false)
+            } else if pinned && k.pincount_available(head) {
+                (1, true)
+            } else if pinned {
+                (GUP_PIN_COUNTING_BIAS, false)
+            } else {
+                (1, false)
+            }
+        };
+        for (pfn, n, frame) in self.mem.frames(first, count) {
+            let compound_tail = matches!(frame.page.kind, PageKind::Tail(_));
+            let head = self.compound_head(pfn);
+            let (refs, pincount) = unit(self, head);
+            if refs == 0 {
+                continue;
+            }
+            let before = self.mem.page(head).refcount;
+            if compound_tail {
+                // All n pages share one head.
+                let total = refs * n as i32;
+                if before - total > 0 {
+                    if pincount {
+                        self.mem.update_page(head, |p| p.pincount -= n as i32);
+                    }
+                    self.page_ref_add(head, -total);
+                    continue;
+                }
+            } else if n > 1 && (before - refs > 0 || before <= 0) {
+                // n separate pages in the same state: none is freed by this.
+                if pincount {
+                    self.mem.update(pfn, n, |f| f.page.pincount -= 1);
+                }
+                let mut negative = false;
+                self.mem.update(pfn, n, |f| {
+                    f.page.refcount -= refs;
+                    negative |= f.page.refcount < 0;
+                });
+                if negative {
+                    self.raise(Event::RefcountError, || {
+                        format!("pfn {pfn}..+{n}: refcounts went below zero")
+                    });
+                }
+                continue;
+            }
+            for i in 0..n {
+                if pinned {
+                    self.unpin_user_page(pfn.offset(i));
+                } else {
+                    self.put_page(pfn.offset(i));
+                }
+            }
+        }
+    }
+
+    /// The pages `first..first+count` as a page list recording who owns each now (one slot
+    /// per run of frames with one owner and consecutive object indices).
+    pub fn taken_range(&self, first: Pfn, count: u64) -> PageList {
+        let mut list = PageList::default();
+        for (pfn, n, frame) in self.mem.frames(first, count) {
+            let mut at = 0;
+            while at < n {
+                let p = pfn.offset(at);
+                let from = self.taken_from(p);
+                // Within one extent of the owning object, indices follow the frames.
+                let span = match frame.owner {
+                    Owner::Object(o) => self
+                        .object(o)
+                        .and_then(|b| {
+                            b.extents
+                                .iter()
+                                .find(|e| e.pfn <= p && p.0 < e.pfn.0 + e.count)
+                                .map(|e| e.pfn.0 + e.count - p.0)
+                        })
+                        .unwrap_or(1),
+                    _ => n - at,
+                }
+                .min(n - at);
+                list.push_range(p, span, from);
+                at += span;
+            }
+        }
+        list
     }
 
     /// Who owns `pfn` now, and which page of its object it is.

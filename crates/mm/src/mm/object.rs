@@ -87,6 +87,21 @@ impl Backing {
         self.extents = kept;
     }
 
+    /// The frames backing pages `index..index+count`, as (first page, first frame, count)
+    /// pieces.
+    pub fn pieces(&self, index: u64, count: u64) -> Vec<(u64, Pfn, u64)> {
+        let end = index + count;
+        self.extents
+            .iter()
+            .filter(|e| e.index < end && index < e.index + e.count)
+            .map(|e| {
+                let s = e.index.max(index);
+                let t = (e.index + e.count).min(end);
+                (s, e.pfn.offset(s - e.index), t - s)
+            })
+            .collect()
+    }
+
     /// Forgets every frame (the object moved or was destroyed).
     pub fn clear(&mut self) -> Vec<Extent> {
         std::mem::take(&mut self.extents)

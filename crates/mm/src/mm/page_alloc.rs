@@ -263,6 +263,14 @@ impl PhysMem {
         out
     }
 
+    /// Copies the contents of `count` frames from `src` to `dst` (a memcpy by a driver).
+    pub fn copy_contents(&mut self, src: Pfn, dst: Pfn, count: u64) {
+        for (pfn, n, frame) in self.frames(src, count) {
+            let at = dst.offset(pfn.0 - src.0);
+            self.update(at, n, |f| f.content = frame.content);
+        }
+    }
+
     /// Lowest free RAM block of 2^order pages, naturally aligned.
     fn find_free_block(&self, order: u8) -> Option<Pfn> {
         let pages = 1u64 << order;

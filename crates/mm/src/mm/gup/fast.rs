@@ -8,7 +8,7 @@
 //! back to back, the steps are the atomic walk. A PTE table is handled as one chunk: its
 //! entries are read together, grabbed together and rechecked in order.
 
-use super::{FollFlags, GupResult, PageList, Taken};
+use super::{FollFlags, GupResult, PageList, Slot, Taken};
 use crate::arch::x86::pgtable::{Entry, Level, PAGE_SIZE};
 use crate::events::Event;
 use crate::include::errno::Errno;
@@ -26,7 +26,7 @@ pub enum Chunk {
         addr: u64,
         end: u64,
         entry: Entry,
-        taken: Vec<Taken>,
+        taken: PageList,
     },
     /// PTEs read from one table, from `addr` on, with who owned each page when read; `last`
     /// when the walk stops after them.
@@ -210,9 +210,7 @@ impl<D: Devices> Kernel<D> {
 
     fn read_huge(&mut self, level: Level, addr: u64, end: u64, entry: Entry) -> WalkPhase {
         let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
-        let taken = (0..(end - addr) / PAGE_SIZE)
-            .map(|i| self.taken_from(first.offset(i)))
-            .collect();
+        let taken = self.taken_range(first, (end - addr) / PAGE_SIZE);
         WalkPhase::Grab(Chunk::Huge {
             level,
             addr,
@@ -488,10 +486,7 @@ impl<D: Devices> Kernel<D> {
                     k.gup_fast_undo(&chunk, 0, flags);
                     return WalkPhase::Done;
                 }
-                let first = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
-                for (i, from) in taken.iter().enumerate() {
-                    k.keep_page(walk, first.offset(i as u64), *from);
-                }
+                k.keep_pages(walk, taken);
                 walk.addr = *end;
                 WalkPhase::Read
             }
@@ -522,17 +517,30 @@ impl<D: Devices> Kernel<D> {
         })
     }
 
-    /// Records a page the walk keeps. A page whose owner changed since its entry was read
+    /// Records the pages the walk keeps. A page whose owner changed since its entry was read
     /// was freed and reused under the walker: the reference now pins someone else's page.
-    fn keep_page(&mut self, walk: &mut GupFastWalk, pfn: Pfn, from: Taken) {
-        if self.mem.frame(pfn).owner != from.owner {
-            self.raise(Event::PageReuse, || {
-                format!(
-                    "gup-fast kept pfn {pfn}, which was freed and reused after its entry was read"
-                )
-            });
+    fn keep_pages(&mut self, walk: &mut GupFastWalk, taken: &PageList) {
+        for slot in &taken.slots {
+            if let Slot::Pages { first, count, from } = *slot {
+                let reused = self
+                    .mem
+                    .frames(first, count)
+                    .iter()
+                    .any(|(_, _, f)| f.owner != from.owner);
+                if reused {
+                    self.raise(Event::PageReuse, || {
+                        format!("gup-fast kept pfn {first}..+{count}, freed and reused after its entry was read")
+                    });
+                }
+            }
         }
-        walk.pages.push(pfn, from);
+        walk.pages.extend(taken);
+    }
+
+    fn keep_page(&mut self, walk: &mut GupFastWalk, pfn: Pfn, from: Taken) {
+        let mut one = PageList::default();
+        one.push(pfn, from);
+        self.keep_pages(walk, &one);
     }
 
     /// try_grab_compound_head (5.11) / try_grab_folio (6.x): a speculative grab of `refs`

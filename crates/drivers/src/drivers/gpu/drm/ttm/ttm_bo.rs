@@ -127,21 +127,12 @@ pub fn ttm_bo_move_finish(k: &mut Model, obj: ObjId, to: Option<Placement>) {
             Placement::System => Placement::Vram,
             Placement::Vram => Placement::System,
         });
-        let old: Vec<(u64, u8)> = (0..bo.pages)
-            .map(|i| (i, k.object_content(obj, i).unwrap_or(0)))
-            .collect();
         let old_extents = match k.object_mut(obj) {
             Some(b) => b.clear(),
             None => return,
         };
         if populate(k, obj, &bo, to) {
-            k.call("ttm_bo_move_memcpy", |k| {
-                for (i, value) in old {
-                    if let Some(pfn) = k.object_pfn(obj, i) {
-                        k.mem.update(pfn, 1, |f| f.content = value);
-                    }
-                }
-            });
+            k.call("ttm_bo_move_memcpy", |k| copy_extents(k, obj, &old_extents));
             release_backing(k, &bo, &old_extents);
             if let Some(DeviceObject::Ttm(b)) = k.devices.get_mut(obj) {
                 b.place = to;
@@ -173,4 +164,19 @@ pub fn ttm_bo_destroy(k: &mut Model, obj: ObjId) {
 /// Whether a pfn of a TTM object is system memory with a struct page.
 pub fn has_struct_page(pfn: mmlab_mm::Pfn) -> bool {
     PhysMem::pfn_valid(pfn)
+}
+
+/// Copies the contents of the old backing into the object's new backing, page index by page
+/// index.
+pub fn copy_extents(k: &mut Model, obj: ObjId, old: &[Extent]) {
+    for e in old {
+        let pieces = k
+            .object(obj)
+            .map(|b| b.pieces(e.index, e.count))
+            .unwrap_or_default();
+        for (index, dst, count) in pieces {
+            k.mem
+                .copy_contents(e.pfn.offset(index - e.index), dst, count);
+        }
+    }
 }
