@@ -1,0 +1,307 @@
+//! Executes one test's operations in order, in the forked child, printing results as it goes.
+//!
+//! `objects` creates objects and mappings, `pages` takes and uses pages (GUP, syscalls, device
+//! access), `report` scans for freed or reused pages and prints the final state.
+
+mod objects;
+mod pages;
+mod report;
+
+use std::collections::{BTreeMap, HashSet};
+use std::ffi::CString;
+
+use crate::access::{self, signal_name};
+use crate::out::{self, neg_errno};
+use crate::script::{Addr, Op, OpKind, Test};
+use crate::uapi;
+
+const PAGE: u64 = 4096;
+const HUGE: u64 = 2 << 20;
+
+/// Why a test stopped early.
+pub enum Stop {
+    /// The operation cannot be performed on a real kernel / in this guest.
+    Unsupported(String),
+    /// The script or the guest failed.
+    Error(String),
+}
+
+/// Child exit codes understood by the runner.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 2;
+pub const EXIT_UNSUPPORTED: i32 = 3;
+
+enum ObjBacking {
+    Driver { fd: i32, npages: u64 },
+    Dmabuf { fd: i32, exporter: String },
+    Anon,
+    Memfd { fd: i32 },
+}
+
+struct Object {
+    backing: ObjBacking,
+    size: u64,
+    /// Evictions so far (each gives the object new backing).
+    generation: u64,
+}
+
+struct Mapping {
+    addr: u64,
+    size: u64,
+    object: String,
+    offset: u64,
+}
+
+/// Where held pages came from: the object page the first one belonged to when taken.
+#[derive(Clone)]
+struct Owner {
+    object: String,
+    first_page: u64,
+    /// How many times the backing object had been evicted when the pages were taken.
+    generation: u64,
+}
+
+enum Hold {
+    Slot {
+        slot: u32,
+        pages: u64,
+        owner: Option<Owner>,
+    },
+    Pipe {
+        rd: i32,
+        wr: i32,
+        owner: Option<Owner>,
+    },
+    Uring {
+        fd: i32,
+    },
+}
+
+struct Exec {
+    ctl: i32,
+    ram: Option<i32>,
+    objects: BTreeMap<String, Object>,
+    maps: BTreeMap<String, Mapping>,
+    holds: BTreeMap<String, Hold>,
+    dead: HashSet<String>,
+    next_slot: u32,
+    /// Registers already reported for use_after_free.
+    freed_reported: HashSet<String>,
+    /// Registers already reported for page_reuse.
+    reuse_reported: HashSet<String>,
+}
+
+/// Runs a test in this (child) process; returns the exit code.
+pub fn run(test: &Test) -> i32 {
+    let ctl = open("/dev/mmlab", libc::O_RDWR);
+    if ctl < 0 {
+        out::line(&format!("error cannot open /dev/mmlab: {}", neg_errno()));
+        return EXIT_ERROR;
+    }
+    let mut ex = Exec {
+        ctl,
+        ram: None,
+        objects: BTreeMap::new(),
+        maps: BTreeMap::new(),
+        holds: BTreeMap::new(),
+        dead: HashSet::new(),
+        next_slot: 0,
+        freed_reported: HashSet::new(),
+        reuse_reported: HashSet::new(),
+    };
+    let mut code = EXIT_OK;
+    for (step, op) in test.ops.iter().enumerate() {
+        out::step(&step.to_string());
+        if ex.dead.contains(&op.thread) {
+            continue;
+        }
+        let result = ex.op(op);
+        if matches!(
+            op.kind,
+            OpKind::Evict { .. }
+                | OpKind::Destroy { .. }
+                | OpKind::Unpin { .. }
+                | OpKind::Munmap { .. }
+        ) {
+            ex.scan_for_freed_pages();
+        }
+        if matches!(
+            op.kind,
+            OpKind::Evict { .. } | OpKind::Object { .. } | OpKind::Destroy { .. }
+        ) {
+            ex.scan_for_reused_pages();
+        }
+        match result {
+            Ok(()) => {}
+            Err(Stop::Unsupported(why)) => {
+                out::line(&format!("unsupported step={step} {why}"));
+                code = EXIT_UNSUPPORTED;
+                break;
+            }
+            Err(Stop::Error(why)) => {
+                out::line(&format!("error step={step} {why}"));
+                code = EXIT_ERROR;
+                break;
+            }
+        }
+    }
+    out::step("final");
+    ex.scan_for_freed_pages();
+    ex.scan_for_reused_pages();
+    ex.report();
+    out::step("release");
+    let held: Vec<String> = ex.holds.keys().cloned().collect();
+    for k in held {
+        ex.release(&k);
+    }
+    code
+}
+
+fn open(path: &str, flags: i32) -> i32 {
+    let Ok(c) = CString::new(path) else { return -1 };
+    // SAFETY: valid C string.
+    unsafe { libc::open(c.as_ptr(), flags | libc::O_CLOEXEC) }
+}
+
+fn key(thread: &str, reg: &str) -> String {
+    format!("{thread}:{reg}")
+}
+
+fn set_reg(thread: &str, reg: &str, value: &str) {
+    out::line(&format!("reg {thread} {reg} {value}"));
+}
+
+impl Exec {
+    fn op(&mut self, op: &Op) -> Result<(), Stop> {
+        let th = op.thread.as_str();
+        match &op.kind {
+            OpKind::Object { name, kind, size } => self.create(name, kind, *size),
+            OpKind::Map {
+                name,
+                object,
+                size,
+                offset,
+                shared,
+                prot,
+                at,
+            } => self.map(name, object, *size, *offset, *shared, *prot, *at),
+            OpKind::Read { addr, dst } => {
+                let a = self.addr(addr)?;
+                match access::load(a) {
+                    Ok(v) => {
+                        if let Some(d) = dst {
+                            set_reg(th, d, &v.to_string());
+                        }
+                    }
+                    Err(sig) => self.killed(th, dst.as_deref(), sig),
+                }
+                Ok(())
+            }
+            OpKind::Touch { addr } => {
+                let a = self.addr(addr)?;
+                if let Err(sig) = access::load(a) {
+                    self.killed(th, None, sig);
+                }
+                Ok(())
+            }
+            OpKind::Write { addr, value } => {
+                let a = self.addr(addr)?;
+                if let Err(sig) = access::store(a, *value) {
+                    self.killed(th, None, sig);
+                }
+                Ok(())
+            }
+            OpKind::Gup {
+                dst,
+                call,
+                addr,
+                pages,
+                flags,
+            } => self.gup(th, dst, *call, addr, *pages, *flags),
+            OpKind::Sys {
+                dst,
+                call,
+                addr,
+                size,
+            } => self.sys(th, dst, *call, addr, *size),
+            OpKind::DmaWrite { reg, value } => self.dma_write(th, reg, *value),
+            OpKind::DmaRead { reg, dst } => self.dma_read(th, reg, dst.as_deref()),
+            OpKind::Unpin { reg } => {
+                self.release(&key(th, reg));
+                Ok(())
+            }
+            OpKind::Evict { object, to } => {
+                let r = self.driver_ioctl(object, uapi::IOC_EVICT, *to, "evict");
+                if let Some(o) = self.objects.get_mut(object) {
+                    o.generation += 1;
+                }
+                r
+            }
+            OpKind::Destroy { object } => {
+                self.driver_ioctl(object, uapi::IOC_DESTROY, 0, "destroy")
+            }
+            OpKind::Munmap { map } => {
+                let m = self.mapping(map)?;
+                // SAFETY: unmapping a range this process mapped.
+                let r = unsafe { libc::munmap(m.addr as *mut _, m.size as usize) };
+                self.op_result("munmap", r)
+            }
+            OpKind::Mprotect { map, prot } => {
+                let m = self.mapping(map)?;
+                // SAFETY: as above.
+                let r = unsafe { libc::mprotect(m.addr as *mut _, m.size as usize, *prot) };
+                self.op_result("mprotect", r)
+            }
+            OpKind::Thp { mode } => {
+                if std::fs::write(crate::runner::THP, mode).is_err() {
+                    out::line(&format!("opfail thp {mode}"));
+                }
+                Ok(())
+            }
+            OpKind::MadviseDontneed { map } => {
+                let m = self.mapping(map)?;
+                // SAFETY: as above.
+                let r = unsafe {
+                    libc::madvise(m.addr as *mut _, m.size as usize, libc::MADV_DONTNEED)
+                };
+                self.op_result("madvise", r)
+            }
+        }
+    }
+
+    fn op_result(&self, what: &str, r: i32) -> Result<(), Stop> {
+        if r < 0 {
+            out::line(&format!("opfail {what} {}", neg_errno()));
+        }
+        Ok(())
+    }
+
+    fn killed(&mut self, thread: &str, dst: Option<&str>, sig: i32) {
+        let name = signal_name(sig);
+        if let Some(d) = dst {
+            set_reg(thread, d, &name);
+        }
+        out::line(&format!("signal {thread} {name}"));
+        self.dead.insert(thread.to_string());
+    }
+
+    fn mapping(&self, name: &str) -> Result<&Mapping, Stop> {
+        self.maps
+            .get(name)
+            .ok_or_else(|| Stop::Error(format!("no mapping {name}")))
+    }
+
+    fn addr(&self, a: &Addr) -> Result<u64, Stop> {
+        Ok(self.mapping(&a.map)?.addr + a.offset)
+    }
+
+    fn owner(&self, a: &Addr) -> Option<Owner> {
+        let m = self.maps.get(&a.map)?;
+        let backing = self.resolve(&m.object);
+        Some(Owner {
+            object: m.object.clone(),
+            first_page: (m.offset + a.offset) / PAGE,
+            generation: self.objects.get(backing).map_or(0, |o| o.generation),
+        })
+    }
+}
