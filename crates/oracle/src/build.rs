@@ -10,8 +10,16 @@ use crate::cmd;
 use crate::cpio::CpioWriter;
 use crate::setup::KernelInstall;
 
-const MODULE_SOURCES: [(&str, &str); 3] = [
-    ("mmlab_oracle.c", include_str!("../module/mmlab_oracle.c")),
+const MODULE_SOURCES: [(&str, &str); 8] = [
+    ("mmlab_main.c", include_str!("../module/mmlab_main.c")),
+    ("mmlab_memory.c", include_str!("../module/mmlab_memory.c")),
+    ("mmlab_fault.c", include_str!("../module/mmlab_fault.c")),
+    ("mmlab_pages.c", include_str!("../module/mmlab_pages.c")),
+    ("mmlab_dmabuf.c", include_str!("../module/mmlab_dmabuf.c")),
+    (
+        "mmlab_internal.h",
+        include_str!("../module/mmlab_internal.h"),
+    ),
     ("mmlab_uapi.h", include_str!("../module/mmlab_uapi.h")),
     ("Makefile", include_str!("../module/Makefile")),
 ];
@@ -36,6 +44,18 @@ pub fn build_module(cache: &Cache, install: &KernelInstall) -> Result<PathBuf> {
         let path = dir.join(name);
         if fs::read_to_string(&path).ok().as_deref() != Some(text) {
             fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+            changed = true;
+        }
+    }
+    // Sources of an older layout would be compiled too (or clash with the module's name).
+    for entry in fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let source = name.ends_with(".c") || name.ends_with(".h");
+        if source && !MODULE_SOURCES.iter().any(|(n, _)| *n == name) {
+            fs::remove_file(entry.path()).with_context(|| format!("removing stale {name}"))?;
             changed = true;
         }
     }

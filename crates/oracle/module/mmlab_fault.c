@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mmap and the fault handlers: every litmus `insert=` method. */
+#include "mmlab_internal.h"
+
+static void mmlab_set_vm_flags(struct vm_area_struct *vma, unsigned long flags)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static pfn_t mmlab_pfn_t(struct mmlab_obj *obj, unsigned long pfn)
+{
+	u64 flags = 0;
+
+	switch (obj->cfg.pfn_flags) {
+	case MMLAB_PFN_DEV:
+		flags = PFN_DEV;
+		break;
+	case MMLAB_PFN_DEV_MAP:
+		flags = PFN_DEV | PFN_MAP;
+		break;
+	case MMLAB_PFN_SPECIAL:
+		flags = PFN_SPECIAL;
+		break;
+	default:
+		break;
+	}
+	return __pfn_to_pfn_t(pfn, flags);
+}
+
+/* ---- faults ---- */
+
+/* Refuses calls whose kernel BUG_ON preconditions are met: a BUG in a fault handler
+ * leaves mmap_lock held and wedges the guest. Logged for the guest runner to report. */
+static bool mmlab_would_bug(const char *what, bool cond)
+{
+	if (cond)
+		pr_warn("mmlab: unsupported: %s would BUG_ON\n", what);
+	return cond;
+}
+
+static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, unsigned long idx)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long pfn = obj->pfns[idx];
+	struct page *page = obj->pages[idx];
+	unsigned long f = vma->vm_flags;
+	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+	int err;
+
+	switch (obj->cfg.insert) {
+	case MMLAB_INSERT_PFN:
+	case MMLAB_INSERT_REMAP:
+	pfn_insert:
+		if (mmlab_would_bug("vmf_insert_pfn", !(f & (VM_PFNMAP | VM_MIXEDMAP)) ||
+				    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow) ||
+				    (f & VM_MIXEDMAP && pfn_valid(pfn))))
+			return VM_FAULT_SIGBUS;
+		return vmf_insert_pfn(vma, vmf->address, pfn);
+	case MMLAB_INSERT_PMD:
+		if (!(f & VM_MIXEDMAP))
+			goto pfn_insert;
+		fallthrough;
+	case MMLAB_INSERT_MIXED: {
+		pfn_t p = obj->cfg.ttm ? __pfn_to_pfn_t(pfn, PFN_DEV) : mmlab_pfn_t(obj, pfn);
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+		if (mmlab_would_bug("vmf_insert_mixed",
+				    !(f & VM_MIXEDMAP) && !pfn_t_devmap(p) && !pfn_t_special(p)))
+			return VM_FAULT_SIGBUS;
+#endif
+		return vmf_insert_mixed(vma, vmf->address, p);
+	}
+	case MMLAB_INSERT_PAGE:
+		if (!page)
+			return VM_FAULT_SIGBUS;
+		if (mmlab_would_bug("vm_insert_page", f & VM_PFNMAP))
+			return VM_FAULT_SIGBUS;
+		err = vm_insert_page(vma, vmf->address, page);
+		if (err == -ENOMEM)
+			return VM_FAULT_OOM;
+		if (err && err != -EBUSY)
+			return VM_FAULT_SIGBUS;
+		return VM_FAULT_NOPAGE;
+	case MMLAB_INSERT_FAULT_PAGE:
+		if (!page)
+			return VM_FAULT_SIGBUS;
+		get_page(page);
+		vmf->page = page;
+		return 0;
+	}
+	return VM_FAULT_SIGBUS;
+}
+
+static vm_fault_t mmlab_fault(struct vm_fault *vmf)
+{
+	struct mmlab_obj *obj = vmf->vma->vm_private_data;
+	vm_fault_t ret;
+
+	mutex_lock(&obj->lock);
+	if (obj->destroyed || vmf->pgoff >= obj->npages)
+		ret = VM_FAULT_SIGBUS;
+	else
+		ret = mmlab_insert_pte(obj, vmf, vmf->pgoff);
+	mutex_unlock(&obj->lock);
+	return ret;
+}
+
+static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mmlab_obj *obj = vma->vm_private_data;
+	unsigned long addr = vmf->address & PMD_MASK;
+	unsigned long f = vma->vm_flags;
+	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	unsigned long idx;
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+	pfn_t p;
+
+	if (obj->cfg.insert != MMLAB_INSERT_PMD)
+		return VM_FAULT_FALLBACK;
+	if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+	idx = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	mutex_lock(&obj->lock);
+	if (obj->destroyed || idx + HPAGE_PMD_NR > obj->npages || idx % HPAGE_PMD_NR)
+		goto out;
+	p = mmlab_pfn_t(obj, obj->pfns[idx]);
+	if (mmlab_would_bug("vmf_insert_pfn_pmd",
+			    (!(f & (VM_PFNMAP | VM_MIXEDMAP)) && !pfn_t_devmap(p)) ||
+			    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow))) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	ret = vmf_insert_pfn_pmd(vmf, p, write);
+#else
+	ret = vmf_insert_pfn_pmd_prot(vmf, p, vma->vm_page_prot, write);
+#endif
+out:
+	mutex_unlock(&obj->lock);
+	return ret;
+}
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+static vm_fault_t mmlab_huge_fault(struct vm_fault *vmf, unsigned int order)
+{
+	if (order != PMD_ORDER)
+		return VM_FAULT_FALLBACK;
+	return mmlab_insert_pmd(vmf);
+}
+#else
+static vm_fault_t mmlab_huge_fault(struct vm_fault *vmf, enum page_entry_size pe_size)
+{
+	if (pe_size != PE_SIZE_PMD)
+		return VM_FAULT_FALLBACK;
+	return mmlab_insert_pmd(vmf);
+}
+#endif
+
+static const struct vm_operations_struct mmlab_vm_ops = {
+	.fault = mmlab_fault,
+	.huge_fault = mmlab_huge_fault,
+};
+
+int mmlab_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mmlab_obj *obj = file->private_data;
+	unsigned long flags = 0, i, n = vma_pages(vma);
+	u32 vf = obj->cfg.vm_flags;
+	int err = 0;
+
+	if (!obj->created || obj->destroyed)
+		return -EINVAL;
+	if (vf & MMLAB_VM_REJECT_COW &&
+	    (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE)
+		return -EINVAL;
+	if (vf & MMLAB_VM_PFNMAP)
+		flags |= VM_PFNMAP;
+	if (vf & MMLAB_VM_MIXEDMAP)
+		flags |= VM_MIXEDMAP;
+	if (vf & MMLAB_VM_IO)
+		flags |= VM_IO;
+	if (vf & MMLAB_VM_DONTEXPAND)
+		flags |= VM_DONTEXPAND;
+	if (vf & MMLAB_VM_DONTDUMP)
+		flags |= VM_DONTDUMP;
+	if (vf & MMLAB_VM_HUGEPAGE)
+		flags |= VM_HUGEPAGE;
+	mmlab_set_vm_flags(vma, flags);
+	vma->vm_ops = &mmlab_vm_ops;
+	vma->vm_private_data = obj;
+
+	mutex_lock(&obj->lock);
+	for (i = 0; i < n && !err && vma->vm_pgoff + i < obj->npages; i++) {
+		unsigned long addr = vma->vm_start + (i << PAGE_SHIFT);
+		struct page *page = obj->pages[vma->vm_pgoff + i];
+
+		if (obj->cfg.insert == MMLAB_INSERT_REMAP)
+			err = remap_pfn_range(vma, addr, obj->pfns[vma->vm_pgoff + i], PAGE_SIZE,
+					      vma->vm_page_prot);
+		else if (obj->cfg.insert == MMLAB_INSERT_PAGE && page)
+			err = vm_insert_page(vma, addr, page);
+		else
+			break;
+	}
+	mutex_unlock(&obj->lock);
+	return err;
+}
