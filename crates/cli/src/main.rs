@@ -1,6 +1,7 @@
 //! `mmlab`: run mm litmus tests on the model of Linux memory management, explain an
 //! execution, list the kernel change points, format tests.
 
+mod bench;
 mod commands;
 mod render;
 
@@ -37,6 +38,12 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Measure exploration speed on the seed race and a family of growing scenarios.
+    Bench {
+        /// A short run (small scenarios, low limits).
+        #[arg(long)]
+        quick: bool,
+    },
     /// Print tests in canonical form.
     Fmt {
         files: Vec<PathBuf>,
@@ -59,6 +66,10 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain(args),
         Command::Kernels { format } => commands::kernels(format),
         Command::Fmt { files, write } => commands::fmt(&files, write),
+        Command::Bench { quick } => {
+            print!("{}", bench::run(quick));
+            0
+        }
     };
     ExitCode::from(code)
 }

@@ -1,0 +1,134 @@
+//! `mmlab bench`: exploration speed on the seed race and a family of growing scenarios, with
+//! and without fine-grained steps, on one and two cores, measured side by side in one run.
+
+use mmlab_explore::Config;
+use mmlab_machine::check::check;
+use mmlab_machine::Machine;
+use mmlab_mm::KernelConfig;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// One thread's operations, cycling through races on a TTM huge PMD and a driver's pages.
+fn thread_ops(thread: usize, ops: usize) -> Vec<String> {
+    let r = thread; // each thread uses its own register
+    let cycle = [
+        format!("r{r} = pin_user_pages_fast m0 pages=512 write"),
+        format!("dma_write r{r} {}", thread + 2),
+        "evict bo0".to_string(),
+        format!("write m1+{}K {}", 4 * (thread % 4), thread + 1),
+        format!("unpin r{r}"),
+        "touch m0".to_string(),
+        "evict d0".to_string(),
+        format!("read m1 -> r{}", 5 + thread % 5),
+    ];
+    (0..ops).map(|i| cycle[i % cycle.len()].clone()).collect()
+}
+
+/// A scenario of the family: `threads` threads of `ops` operations.
+pub fn scenario(threads: usize, ops: usize) -> String {
+    let mut s = format!(
+        "mm-litmus family-{threads}x{ops}\nkernel 5.11\nsetup {{\n  ttm bo0 size=2M place=system huge=pmd\n  driver d0 size=16K insert=page\n  mmap m0 bo0 shared rw\n  mmap m1 d0 shared rw\n}}\n"
+    );
+    for t in 0..threads {
+        let _ = writeln!(s, "P{t} {{");
+        for op in thread_ops(t, ops) {
+            let _ = writeln!(s, "  {op}");
+        }
+        let _ = writeln!(s, "}}");
+    }
+    s.push_str("forbid lost_write\n");
+    s
+}
+
+const SEED: &str = include_str!("../../../examples/ttm-huge-pmd-gup-fast.litmus");
+
+struct Row {
+    name: String,
+    fine: bool,
+    states: u64,
+    transitions: u64,
+    ms: [f64; 2],
+    bytes_per_state: f64,
+    complete: bool,
+}
+
+fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -> Option<(u64, u64, f64, f64, bool)> {
+    let test = mmlab_litmus::parse(source).ok()?;
+    let cfg = KernelConfig::parse("5.11").ok()?;
+    let machine = Machine::new(&test, cfg).ok()?.with_fine(fine);
+    let config = Config::default()
+        .workers(workers)
+        .max_states(limit)
+        .timeout(Duration::from_secs_f64(timeout));
+    let r = check(&machine, &config).ok()?;
+    Some((r.distinct_states, r.transitions, r.elapsed_ms, r.bytes_per_state, r.complete))
+}
+
+/// Runs the benchmark and returns its table.
+pub fn run(quick: bool) -> String {
+    let mut scenarios = vec![("seed race".to_string(), SEED.to_string())];
+    let sizes: &[(usize, usize)] = if quick {
+        &[(2, 2), (2, 4), (3, 3)]
+    } else {
+        &[(2, 2), (2, 4), (2, 8), (3, 3), (3, 4), (4, 2), (4, 3)]
+    };
+    for &(t, n) in sizes {
+        scenarios.push((format!("{t} threads x {n} ops"), scenario(t, n)));
+    }
+    let limit = if quick { 100_000 } else { 2_000_000 };
+    let timeout = if quick { 5.0 } else { 60.0 };
+    let mut rows = Vec::new();
+    for (name, source) in &scenarios {
+        for fine in [false, true] {
+            let one = measure(source, fine, 1, limit, timeout);
+            let two = measure(source, fine, 2, limit, timeout);
+            if let (Some(a), Some(b)) = (one, two) {
+                rows.push(Row {
+                    name: name.clone(),
+                    fine,
+                    states: a.0,
+                    transitions: a.1,
+                    ms: [a.2, b.2],
+                    bytes_per_state: a.3,
+                    complete: a.4 && b.4,
+                });
+            }
+        }
+    }
+    let mut out = String::from(
+        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state\n",
+    );
+    for r in rows {
+        let rate = |ms: f64| if ms > 0.0 { r.states as f64 / (ms / 1000.0) } else { 0.0 };
+        let _ = writeln!(
+            out,
+            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1}",
+            r.name,
+            if r.fine { "yes" } else { "no" },
+            r.states,
+            if r.complete { " " } else { "+" },
+            r.transitions,
+            r.ms[0],
+            rate(r.ms[0]),
+            r.ms[1],
+            rate(r.ms[1]),
+            if r.ms[1] > 0.0 { r.ms[0] / r.ms[1] } else { 0.0 },
+            r.bytes_per_state,
+        );
+    }
+    out.push_str("(+: stopped at the state or time limit; rates are over the states explored)\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn family_scenarios_parse_and_set_up() {
+        for (t, n) in [(2, 2), (3, 5), (4, 8)] {
+            let src = super::scenario(t, n);
+            let test = mmlab_litmus::parse(&src).unwrap_or_else(|d| panic!("{src}\n{d:?}"));
+            let cfg = mmlab_mm::KernelConfig::parse("5.11").expect("5.11");
+            assert!(mmlab_machine::Machine::new(&test, cfg).is_ok());
+        }
+    }
+}
