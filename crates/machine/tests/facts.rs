@@ -280,10 +280,22 @@ facts! {
         "debian-6.1": [O, O, O, O],
         "debian-6.12": [O, O, O, O],
     }
-    // HANG in every column.
-    oracle_mixed_devmap_pte => "oracle-mixed-devmap-pte.litmus" {
-        "debian-6.1": [O, O, O, O, N],
-        "debian-6.12": [O, O, O, O, N],
+    // HANG in every column (one file per column: a hang ends the test on a real kernel).
+    oracle_mixed_devmap_pte_odirect => "oracle-mixed-devmap-pte-odirect.litmus" {
+        "debian-6.1": [N],
+        "debian-6.12": [N],
+    }
+    oracle_mixed_devmap_pte_pvm => "oracle-mixed-devmap-pte-pvm.litmus" {
+        "debian-6.1": [N],
+        "debian-6.12": [N],
+    }
+    oracle_mixed_devmap_pte_vmsplice => "oracle-mixed-devmap-pte-vmsplice.litmus" {
+        "debian-6.1": [N],
+        "debian-6.12": [N],
+    }
+    oracle_mixed_devmap_pte_iouring => "oracle-mixed-devmap-pte-iouring.litmus" {
+        "debian-6.1": [N],
+        "debian-6.12": [N],
     }
     // ok, ok, ok, EOPNOTSUPP -> ok.
     oracle_insert_page => "oracle-insert-page.litmus" {
@@ -345,10 +357,22 @@ facts! {
         "debian-6.1": [O, O, O, O],
         "debian-6.12": [O, O, O, O],
     }
-    // ... "(6.1 non-DAX mixed: HANG)".
-    oracle_pmd_devmap_mixed => "oracle-pmd-devmap-mixed.litmus" {
-        "debian-6.1": [O, N, N],
-        "debian-6.12": [N, O, O],
+    // ... "(6.1 non-DAX mixed: HANG)", one file per column.
+    oracle_pmd_devmap_mixed_odirect => "oracle-pmd-devmap-mixed-odirect.litmus" {
+        "debian-6.1": [N, N],
+        "debian-6.12": [O, O],
+    }
+    oracle_pmd_devmap_mixed_pvm => "oracle-pmd-devmap-mixed-pvm.litmus" {
+        "debian-6.1": [N, N],
+        "debian-6.12": [O, O],
+    }
+    oracle_pmd_devmap_mixed_vmsplice => "oracle-pmd-devmap-mixed-vmsplice.litmus" {
+        "debian-6.1": [N, N],
+        "debian-6.12": [O, O],
+    }
+    oracle_pmd_devmap_mixed_iouring => "oracle-pmd-devmap-mixed-iouring.litmus" {
+        "debian-6.1": [N, N],
+        "debian-6.12": [O, O],
     }
 
     // ---- real-kernel-oracle.md, the 5.10.262 table (run as 5.11) ----

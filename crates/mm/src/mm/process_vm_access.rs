@@ -32,10 +32,12 @@ impl<D: Devices> Kernel<D> {
                     .iter()
                     .any(|s| matches!(s, Slot::Garbage { .. }))
             {
-                // process_vm_rw_pages copies through every pages[] entry: one GUP counted
-                // without filling it (5.11's swallowed -EEXIST) is an uninitialised pointer.
-                k.call("process_vm_rw_pages", |k| {
-                    k.bug("copy through a pages[] entry GUP never filled (wild pointer)")
+                // process_vm_rw_single_vec copies through every pages[] entry
+                // (process_vm_rw_pages) and then unpins them all: one that GUP counted without
+                // filling it (5.11's swallowed -EEXIST) is an uninitialised pointer. Debian's
+                // 5.10 oopses in unpin_user_pages, inside the syscall.
+                k.call("process_vm_rw_single_vec", |k| {
+                    k.bug("pages[] entry GUP never filled used (wild pointer)")
                 });
             }
             k.hold(holder, true, r.pages.clone());
