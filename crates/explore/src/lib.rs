@@ -27,6 +27,11 @@
 //! - **Limits** ([`Config`]): state limit, timeout and a progress callback; a stopped search
 //!   returns what it found with `complete: false`.
 //!
+//! Measuring: `cargo run -p mmlab-explore --release --example bench` prints distinct states per
+//! second on 1 and 2 workers, bytes per state and the ratio against the `stateright` crate on
+//! a family of [`toy`] models; `cargo bench -p mmlab-explore` runs the same as criterion benches;
+//! the `profile` example explores one model for profilers.
+//!
 //! ```
 //! use mmlab_explore::{explore, Config, Model};
 //!

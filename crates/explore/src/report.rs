@@ -67,7 +67,8 @@ pub struct Terminal<S> {
     /// representative executions explored; saturates at `u128::MAX`.
     pub executions: u128,
     /// The minimal execution reaching this state (fewest steps, then fewest context switches,
-    /// then lexicographically smallest).
+    /// then lexicographically smallest). Under partial-order reduction it has the fewest
+    /// steps, but is minimal only among the representative executions explored.
     pub witness: Execution,
 }
 
