@@ -150,23 +150,23 @@ facts! {
         "7.2": [O, O, O, O, O],
     }
     // Row 8: special PTE in a MIXEDMAP vma, slow: 5.11 GET -EFAULT, PIN counts an unfilled
-    // pages[] entry (bug on release); from the -EEXIST cleanup (5.18) both -EEXIST.
+    // pages[] entry (1); from the -EEXIST cleanup (5.18) both -EEXIST.
     row08_mixed_pte_slow => "row08-mixed-pte-slow.litmus" {
-        "5.11": [O, N, O, N, N],
-        "5.16": [O, N, O, N, N],
-        "5.18": [N, O, N, O, O],
-        "6.1": [N, O, N, O, O],
-        "6.12": [N, O, N, O, O],
-        "7.2": [N, O, N, O, O],
+        "5.11": [O, N, O, N],
+        "5.16": [O, N, O, N],
+        "5.18": [N, O, N, O],
+        "6.1": [N, O, N, O],
+        "6.12": [N, O, N, O],
+        "7.2": [N, O, N, O],
     }
     // Row 8b: the same through gup-fast.
     row08b_mixed_pte_fast => "row08b-mixed-pte-fast.litmus" {
-        "5.11": [O, N, O, N, N],
-        "5.16": [O, N, O, N, N],
-        "5.18": [N, O, N, O, O],
-        "6.1": [N, O, N, O, O],
-        "6.12": [N, O, N, O, O],
-        "7.2": [N, O, N, O, O],
+        "5.11": [O, N, O, N],
+        "5.16": [O, N, O, N],
+        "5.18": [N, O, N, O],
+        "6.1": [N, O, N, O],
+        "6.12": [N, O, N, O],
+        "7.2": [N, O, N, O],
     }
     // Row 9: DAX devmap PMD with a pgmap: the device path pins 512 subpages (7.2's folio
     // inserts are not modelled: docs/coverage.md).
@@ -176,13 +176,20 @@ facts! {
         "6.12": [O, O],
     }
     // Row 10: devmap PTE without a pgmap: the slow path retries forever until 6.17 removes
-    // devmap; then the PTE is special and the answer is -EEXIST.
-    row10_mixed_devmap_pte_hang => "row10-mixed-devmap-pte-hang.litmus" {
-        "5.11": [O, N, N],
-        "6.1": [O, N, N],
-        "6.12": [O, N, N],
-        "6.17": [N, O, O],
-        "7.2": [N, O, O],
+    // devmap; then the PTE is special and the answer is -EEXIST. GET and PIN.
+    row10_mixed_devmap_pte_hang_get => "row10-mixed-devmap-pte-hang-get.litmus" {
+        "5.11": [N, N],
+        "6.1": [N, N],
+        "6.12": [N, N],
+        "6.17": [O, O],
+        "7.2": [O, O],
+    }
+    row10_mixed_devmap_pte_hang_pin => "row10-mixed-devmap-pte-hang-pin.litmus" {
+        "5.11": [N, N],
+        "6.1": [N, N],
+        "6.12": [N, N],
+        "6.17": [O, O],
+        "7.2": [O, O],
     }
     // Row 11: huge PFNMAP over a BAR: 6.12+ special PMD, -EFAULT; 6.0/6.1 no huge fault in
     // special vmas (PTEs), -EFAULT; 5.11-5.18 an unmarked PMD: gup-fast's wild pmd_page().
