@@ -273,6 +273,9 @@ facts! {
 
     // ---- real-kernel-oracle.md, the 6.1.192 / 6.12.117 table ----
     // Columns: O_DIRECT (pread and pwrite), process_vm_readv/writev, vmsplice, io_uring.
+    // Besides the two Debian kernels, the mainline releases on both sides of the change that
+    // makes a cell differ: 6.3/6.5 (io_uring leaves the file-backed check to GUP), 6.9/6.12
+    // (huge pfnmap), 5.16/5.18 (-EEXIST cleanup).
 
     oracle_pfnmap_pte => "oracle-pfnmap-pte.litmus" {
         "debian-6.1": [O, O, O, O],
@@ -286,6 +289,8 @@ facts! {
     oracle_mixed_pte => "oracle-mixed-pte.litmus" {
         "debian-6.1": [O, O, O, O],
         "debian-6.12": [O, O, O, O],
+        "5.16": [N, N, N, N],
+        "5.18": [O, O, O, O],
     }
     // HANG in every column (one file per column: a hang ends the test on a real kernel).
     oracle_mixed_devmap_pte_odirect => "oracle-mixed-devmap-pte-odirect.litmus" {
@@ -308,14 +313,20 @@ facts! {
     oracle_insert_page => "oracle-insert-page.litmus" {
         "debian-6.1": [O, O, O, O, N],
         "debian-6.12": [O, O, O, N, O],
+        "6.3": [O, O, O, O, N],
+        "6.5": [O, O, O, N, O],
     }
     oracle_fault_page => "oracle-fault-page.litmus" {
         "debian-6.1": [O, O, O, O, N],
         "debian-6.12": [O, O, O, N, O],
+        "6.3": [O, O, O, O, N],
+        "6.5": [O, O, O, N, O],
     }
     oracle_vmalloc_range => "oracle-vmalloc-range.litmus" {
         "debian-6.1": [O, O, O, O, N],
         "debian-6.12": [O, O, O, N, O],
+        "6.3": [O, O, O, O, N],
+        "6.5": [O, O, O, N, O],
     }
     // vmsplice: "old page held after evict".
     // (vm_insert_page: the write after the eviction faults the moved page back in.)
@@ -336,20 +347,31 @@ facts! {
     oracle_pmd_pfnmap_dax => "oracle-pmd-pfnmap-dax.litmus" {
         "debian-6.1": [O, N, O, O, N, O],
         "debian-6.12": [N, O, O, N, O, O],
+        "6.9": [O, N, O, O, N, O],
+        "6.12": [N, O, O, N, O, O],
+        "7.2": [N, O, O, N, O, O],
     }
     oracle_pmd_pfnmap_dax_vmsplice_evict => "oracle-pmd-pfnmap-dax-vmsplice-evict.litmus" {
         "debian-6.1": [O, N, N],
         "debian-6.12": [N, O, O],
+        "6.9": [O, N, N],
+        "6.12": [N, O, O],
+        "7.2": [N, O, O],
     }
     // EEXIST -> ok, EFAULT -> ok, EEXIST -> ok, EEXIST -> ok.
     oracle_pmd_mixed => "oracle-pmd-mixed.litmus" {
         "debian-6.1": [O, N, O, N, O, N, O, N],
         "debian-6.12": [N, O, N, O, N, O, N, O],
+        "6.9": [O, N, O, N, O, N, O, N],
+        "6.12": [N, O, N, O, N, O, N, O],
+        "7.2": [N, O, N, O, N, O, N, O],
     }
     // ok, ok, ok, EOPNOTSUPP -> ok.
     oracle_pmd_mixed_dax => "oracle-pmd-mixed-dax.litmus" {
         "debian-6.1": [O, O, O, O, N],
         "debian-6.12": [O, O, O, N, O],
+        "6.3": [O, O, O, O, N],
+        "6.5": [O, O, O, N, O],
     }
     // "PMD, any vma, PFN_DEV|PFN_MAP": EFAULT ...
     oracle_pmd_devmap_pfnmap => "oracle-pmd-devmap-pfnmap.litmus" {
@@ -368,46 +390,64 @@ facts! {
     oracle_pmd_devmap_mixed_odirect => "oracle-pmd-devmap-mixed-odirect.litmus" {
         "debian-6.1": [N, N],
         "debian-6.12": [O, O],
+        "6.9": [N, N],
+        "6.12": [O, O],
     }
     oracle_pmd_devmap_mixed_pvm => "oracle-pmd-devmap-mixed-pvm.litmus" {
         "debian-6.1": [N, N],
         "debian-6.12": [O, O],
+        "6.9": [N, N],
+        "6.12": [O, O],
     }
     oracle_pmd_devmap_mixed_vmsplice => "oracle-pmd-devmap-mixed-vmsplice.litmus" {
         "debian-6.1": [N, N],
         "debian-6.12": [O, O],
+        "6.9": [N, N],
+        "6.12": [O, O],
     }
     oracle_pmd_devmap_mixed_iouring => "oracle-pmd-devmap-mixed-iouring.litmus" {
         "debian-6.1": [N, N],
         "debian-6.12": [O, O],
+        "6.9": [N, N],
+        "6.12": [O, O],
     }
 
     // ---- real-kernel-oracle.md, the 5.10.262 table (run as 5.11) ----
     // Columns: O_DIRECT, vmsplice, pin_user_pages_fast_only, pin_user_pages_fast LONGTERM,
-    // process_vm_*, io_uring.
+    // process_vm_*, io_uring. Also the other side of the change that ends each row: 5.16 (TTM
+    // huge removed) and 5.18/6.0 (hugepage_vma_check: no huge faults in special vmas).
 
     oracle510_pmd_pfnmap_compound => "oracle510-pmd-pfnmap-compound.litmus" {
         "5.11": [O, O, O, O, O, O],
+        "5.18": [O, O, O, O, O, O],
+        "6.0": [N, N, N, N, O, O],
     }
     oracle510_pmd_mixedmap_compound => "oracle510-pmd-mixedmap-compound.litmus" {
         "5.11": [O, O, O, O, O, O],
+        "5.18": [O, O, O, O, O, O],
+        "6.0": [N, N, N, N, N, N],
     }
     oracle510_pmd_compound_vmsplice_evict => "oracle510-pmd-compound-vmsplice-evict.litmus" {
         "5.11": [O, O, N],
+        "5.18": [O, O, N],
+        "6.0": [N, N, O],
     }
     // TTM look-alike: MIXEDMAP|IO at 5.11, PFNMAP|IO at 5.14.
     oracle510_ttm_pmd => "oracle510-ttm-pmd.litmus" {
         "5.11": [O, O, O, O, O, O],
         "5.14": [O, O, O, O, O, O],
+        "5.16": [N, N, N, N, O, O],
     }
     oracle510_ttm_pmd_devmap_fix => "oracle510-ttm-pmd-devmap-fix.litmus" {
         "5.11": [O, O, O, O, O, O],
         "5.14": [O, O, O, O, O, O],
+        "5.16": [O, O, O, O, O, O],
     }
     // The notes: pages 1..511 freed under the pin, reused, negative counts, page 0 leaked.
     oracle510_ttm_pmd_freed_under_pin => "oracle510-ttm-pmd-freed-under-pin.litmus" {
         "5.11": [O, N, N, N, N, N],
         "5.14": [O, N, N, N, N, N],
+        "5.16": [N, O, O, O, O, O],
     }
     // The notes: FOLL_PIN on a vmf_insert_mixed special PTE oopses on 5.10; -EFAULT later.
     oracle510_mixed_pte_pin_remote => "oracle510-mixed-pte-pin-remote.litmus" {
