@@ -52,7 +52,13 @@ struct Row {
     complete: bool,
 }
 
-fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -> Option<(u64, u64, f64, f64, bool)> {
+fn measure(
+    source: &str,
+    fine: bool,
+    workers: usize,
+    limit: u64,
+    timeout: f64,
+) -> Option<(u64, u64, f64, f64, bool)> {
     let test = mmlab_litmus::parse(source).ok()?;
     let cfg = KernelConfig::parse("5.11").ok()?;
     let machine = Machine::new(&test, cfg).ok()?.with_fine(fine);
@@ -61,7 +67,13 @@ fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -
         .max_states(limit)
         .timeout(Duration::from_secs_f64(timeout));
     let r = check(&machine, &config).ok()?;
-    Some((r.distinct_states, r.transitions, r.elapsed_ms, r.bytes_per_state, r.complete))
+    Some((
+        r.distinct_states,
+        r.transitions,
+        r.elapsed_ms,
+        r.bytes_per_state,
+        r.complete,
+    ))
 }
 
 /// Runs the benchmark and returns its table.
@@ -99,7 +111,13 @@ pub fn run(quick: bool) -> String {
         "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state\n",
     );
     for r in rows {
-        let rate = |ms: f64| if ms > 0.0 { r.states as f64 / (ms / 1000.0) } else { 0.0 };
+        let rate = |ms: f64| {
+            if ms > 0.0 {
+                r.states as f64 / (ms / 1000.0)
+            } else {
+                0.0
+            }
+        };
         let _ = writeln!(
             out,
             "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1}",
@@ -112,7 +130,11 @@ pub fn run(quick: bool) -> String {
             rate(r.ms[0]),
             r.ms[1],
             rate(r.ms[1]),
-            if r.ms[1] > 0.0 { r.ms[0] / r.ms[1] } else { 0.0 },
+            if r.ms[1] > 0.0 {
+                r.ms[0] / r.ms[1]
+            } else {
+                0.0
+            },
             r.bytes_per_state,
         );
     }

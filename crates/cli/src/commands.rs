@@ -303,3 +303,111 @@ pub fn fmt(files: &[PathBuf], write: bool) -> u8 {
     }
     0
 }
+
+#[derive(Args)]
+pub struct DiffArgs {
+    files: Vec<PathBuf>,
+    /// Real kernels: `5.10`, `6.1`, `6.12` (or `debian-` names), or `all`.
+    #[arg(long, default_value = "all")]
+    kernel: String,
+    /// One schedule for every file (default: each thread in turn).
+    #[arg(long)]
+    schedule: Option<String>,
+    /// A known-differences file: `FILE KERNEL KEY: reason` per line.
+    #[arg(long)]
+    known: Option<PathBuf>,
+}
+
+fn oracle_kernels(text: &str) -> Result<Vec<mmlab_oracle::OracleKernel>, String> {
+    if text == "all" {
+        return Ok(mmlab_oracle::OracleKernel::ALL.to_vec());
+    }
+    text.split(',')
+        .map(|k| {
+            let k = k.trim().trim_start_matches("debian-");
+            let (a, b) = k
+                .split_once('.')
+                .ok_or_else(|| format!("bad kernel `{k}`"))?;
+            let (a, b) = (
+                a.parse().map_err(|_| format!("bad kernel `{k}`"))?,
+                b.parse().map_err(|_| format!("bad kernel `{k}`"))?,
+            );
+            mmlab_oracle::OracleKernel::from_version(a, b)
+                .ok_or_else(|| format!("no oracle kernel `{k}` (have 5.10, 6.1, 6.12)"))
+        })
+        .collect()
+}
+
+pub fn diff(args: DiffArgs) -> u8 {
+    let kernels = match oracle_kernels(&args.kernel) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("--kernel: {e}");
+            return 2;
+        }
+    };
+    let known = match &args.known {
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::diff::Known::parse(&t))
+        {
+            Ok(k) => Some(k),
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let mut tests = Vec::new();
+    for path in &args.files {
+        let test = match load(path) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        let schedule = match &args.schedule {
+            Some(s) => match mmlab_oracle::Schedule::parse(s) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("--schedule: {e}");
+                    return 2;
+                }
+            },
+            None => mmlab_oracle::Schedule::sequential(&test),
+        };
+        tests.push((path.display().to_string(), test, schedule));
+    }
+    let mut comparisons = Vec::new();
+    for kernel in &kernels {
+        let batch: Vec<_> = tests
+            .iter()
+            .map(|(_, t, s)| (t.clone(), s.clone()))
+            .collect();
+        let started = std::time::Instant::now();
+        let outcomes = match mmlab_oracle::run(&batch, *kernel) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("mmlab diff: kernel {}: {e:#}", kernel.name());
+                return 2;
+            }
+        };
+        eprintln!(
+            "mmlab diff: {} tests on {} in {:.1} s",
+            batch.len(),
+            kernel.name(),
+            started.elapsed().as_secs_f64()
+        );
+        for ((file, test, schedule), outcome) in tests.iter().zip(&outcomes) {
+            match crate::diff::compare(file, test, schedule, outcome) {
+                Ok(c) => comparisons.push(c),
+                Err(e) => {
+                    eprintln!("mmlab diff: {e}");
+                    return 2;
+                }
+            }
+        }
+    }
+    let (text, unexplained) = crate::diff::report(&comparisons, known.as_ref(), &kernels);
+    print!("{text}");
+    u8::from(unexplained)
+}

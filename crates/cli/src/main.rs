@@ -3,6 +3,7 @@
 
 mod bench;
 mod commands;
+mod diff;
 mod render;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +45,15 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Run tests on real Debian kernels under qemu (`mmlab oracle setup`, `mmlab oracle run
+    /// KERNEL FILE...`); see docs/oracle.md.
+    Oracle {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run tests on real kernels and on the model at the matching release, same schedule,
+    /// and list every disagreement.
+    Diff(commands::DiffArgs),
     /// Print tests in canonical form.
     Fmt {
         files: Vec<PathBuf>,
@@ -66,6 +76,14 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain(args),
         Command::Kernels { format } => commands::kernels(format),
         Command::Fmt { files, write } => commands::fmt(&files, write),
+        Command::Oracle { args } => match mmlab_oracle::cli::main(args) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("mmlab oracle: {e:#}");
+                2
+            }
+        },
+        Command::Diff(args) => commands::diff(args),
         Command::Bench { quick } => {
             print!("{}", bench::run(quick));
             0

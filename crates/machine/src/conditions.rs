@@ -60,7 +60,13 @@ fn atom(m: &Machine, s: &State, a: &ast::Atom) -> bool {
             let Some(t) = s.threads.get(thread.node) else {
                 return false;
             };
-            let held = t.regs.get(reg.node.0 as usize).copied().flatten();
+            // A register no operation set holds 0, as in herd7 (and on the real kernel).
+            let held = t
+                .regs
+                .get(reg.node.0 as usize)
+                .copied()
+                .flatten()
+                .or(Some(RegValue::Num(0)));
             match value {
                 ast::RegValue::Signal(sig) => {
                     let want = signal(*sig);

@@ -1,0 +1,253 @@
+//! `mmlab oracle` and `mmlab diff`: run tests on real Debian kernels, and list every place
+//! where the model, run at the matching release on the same schedule, disagrees.
+
+use mmlab_litmus as litmus;
+use mmlab_machine::check::summarize;
+use mmlab_machine::{evaluate, replay, Machine, RegValue};
+use mmlab_mm::KernelConfig;
+use mmlab_oracle::{OracleKernel, OracleOutcome, Schedule, Status};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+/// The model's configuration for a Debian kernel the oracle boots.
+pub fn model_kernel(k: OracleKernel) -> KernelConfig {
+    let (major, minor) = k.version();
+    KernelConfig::parse(&format!("debian-{major}.{minor}"))
+        .unwrap_or_else(|_| KernelConfig::debian(mmlab_mm::Release::new(major as u8, minor as u8)))
+}
+
+/// One disagreement: a short key (for the known-differences file) and what differs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    pub key: String,
+    pub detail: String,
+}
+
+/// What the comparison of one test on one kernel found.
+pub struct Comparison {
+    pub file: String,
+    pub kernel: OracleKernel,
+    /// Why the kernel could not run it (the model alone answers).
+    pub skipped: Option<String>,
+    pub differences: Vec<Difference>,
+}
+
+fn model_reg(v: &RegValue) -> String {
+    v.to_string()
+}
+
+/// Compares the model's execution of `schedule` with what the kernel did.
+pub fn compare(
+    file: &str,
+    test: &litmus::Test,
+    schedule: &Schedule,
+    outcome: &OracleOutcome,
+) -> Result<Comparison, String> {
+    let kernel = outcome.kernel;
+    let mut cmp = Comparison {
+        file: file.to_string(),
+        kernel,
+        skipped: None,
+        differences: Vec::new(),
+    };
+    match &outcome.status {
+        Status::Unsupported(why) => {
+            cmp.skipped = Some(why.clone());
+            return Ok(cmp);
+        }
+        Status::Error(why) => {
+            return Err(format!("{file} on {}: oracle error: {why}", kernel.name()))
+        }
+        _ => {}
+    }
+    let machine = Machine::new(test, model_kernel(kernel)).map_err(|e| format!("{file}: {e}"))?;
+    let (_, state) = replay(&machine, &schedule.steps);
+    let events = state.kernel.events;
+    let mut differ = |key: String, detail: String| cmp.differences.push(Difference { key, detail });
+
+    // How the run ended.
+    let model_hang = events.contains(mmlab_mm::EventSet::HANG);
+    let kernel_hang = matches!(outcome.status, Status::Hang | Status::Wedged);
+    if model_hang != kernel_hang {
+        differ(
+            "hang".into(),
+            format!("model hang: {model_hang}, kernel hang: {kernel_hang}"),
+        );
+    }
+    let crashed = matches!(outcome.status, Status::KernelCrash(_) | Status::Crash(_));
+    let model_fatal = events.intersects(
+        mmlab_mm::EventSet::BUG | mmlab_mm::EventSet::BAD_PAGE | mmlab_mm::EventSet::USE_AFTER_FREE,
+    );
+    if crashed && !model_fatal {
+        let what = match &outcome.status {
+            Status::KernelCrash(s) | Status::Crash(s) => s.lines().next().unwrap_or("").to_string(),
+            _ => String::new(),
+        };
+        differ(
+            "crash".into(),
+            format!(
+                "the kernel crashed ({what}); the model saw no bug, bad_page or use_after_free"
+            ),
+        );
+    }
+
+    // Registers the kernel reported.
+    if let Some(guest) = &outcome.result {
+        for (t, thread) in state.threads.iter().enumerate() {
+            for (r, v) in thread.regs.iter().enumerate() {
+                let name = format!("P{t}:r{r}");
+                let (Some(v), Some(kv)) = (v, guest.registers.get(&name)) else {
+                    continue;
+                };
+                let kernel_text = match kv {
+                    mmlab_oracle::RegValue::Number(n) => RegValue::Num(*n).to_string(),
+                    mmlab_oracle::RegValue::Signal(s) => s.clone(),
+                };
+                if model_reg(v) != kernel_text {
+                    differ(
+                        name,
+                        format!("model {}, kernel {kernel_text}", model_reg(v)),
+                    );
+                }
+            }
+        }
+    }
+
+    // Conditions, where the kernel run can tell.
+    for (i, (c, k)) in test.conditions.iter().zip(&outcome.conditions).enumerate() {
+        let Some(kernel_value) = k.value else {
+            continue;
+        };
+        let model_value = evaluate(&machine, &state, &c.expr);
+        if model_value != kernel_value {
+            differ(
+                format!("c{}", i + 1),
+                format!(
+                    "`{}` is {model_value} in the model, {kernel_value} on the kernel",
+                    litmus::format_expr(&c.expr)
+                ),
+            );
+        }
+    }
+    let _ = summarize;
+    Ok(cmp)
+}
+
+/// The known-differences file: `FILE KERNEL KEY: reason` per line (`#` comments).
+pub struct Known {
+    entries: Vec<(String, String, String, String)>,
+}
+
+impl Known {
+    pub fn parse(text: &str) -> Result<Known, String> {
+        let mut entries = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (head, reason) = line.split_once(':').ok_or_else(|| {
+                format!(
+                    "known differences line {}: expected `FILE KERNEL KEY: reason`",
+                    n + 1
+                )
+            })?;
+            let parts: Vec<&str> = head.split_whitespace().collect();
+            let [file, kernel, key] = parts.as_slice() else {
+                return Err(format!(
+                    "known differences line {}: expected `FILE KERNEL KEY: reason`",
+                    n + 1
+                ));
+            };
+            if reason.trim().is_empty() {
+                return Err(format!(
+                    "known differences line {}: a reason is required",
+                    n + 1
+                ));
+            }
+            entries.push((
+                file.to_string(),
+                kernel.to_string(),
+                key.to_string(),
+                reason.trim().to_string(),
+            ));
+        }
+        Ok(Known { entries })
+    }
+
+    fn find(&self, file: &str, kernel: &str, key: &str) -> Option<usize> {
+        let stem = std::path::Path::new(file)
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.entries
+            .iter()
+            .position(|(f, k, d, _)| (f == file || *f == stem) && k == kernel && d == key)
+    }
+}
+
+/// Renders comparisons; returns the text and whether anything is unexplained.
+pub fn report(
+    comparisons: &[Comparison],
+    known: Option<&Known>,
+    checked_kernels: &[OracleKernel],
+) -> (String, bool) {
+    let mut out = String::new();
+    let mut unexplained = false;
+    let mut used = BTreeSet::new();
+    let (mut agree, mut skipped, mut explained) = (0, 0, 0);
+    for c in comparisons {
+        let k = c.kernel.name();
+        if let Some(why) = &c.skipped {
+            skipped += 1;
+            let _ = writeln!(out, "{:<48} {k:<5} model only: {why}", c.file);
+            continue;
+        }
+        if c.differences.is_empty() {
+            agree += 1;
+            continue;
+        }
+        for d in &c.differences {
+            match known.and_then(|kn| kn.find(&c.file, k, &d.key)) {
+                Some(i) => {
+                    explained += 1;
+                    used.insert(i);
+                    let reason = known.map(|kn| kn.entries[i].3.clone()).unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "{:<48} {k:<5} {:<6} known: {} ({reason})",
+                        c.file, d.key, d.detail
+                    );
+                }
+                None => {
+                    unexplained = true;
+                    let _ = writeln!(
+                        out,
+                        "{:<48} {k:<5} {:<6} DIFFERS: {}",
+                        c.file, d.key, d.detail
+                    );
+                }
+            }
+        }
+    }
+    if let Some(kn) = known {
+        for (i, (f, k, d, _)) in kn.entries.iter().enumerate() {
+            let checked = checked_kernels.iter().any(|ck| ck.name() == k)
+                && comparisons.iter().any(|c| c.file.ends_with(f.as_str()));
+            if checked && !used.contains(&i) {
+                unexplained = true;
+                let _ = writeln!(out, "{f:<48} {k:<5} {d:<6} STALE: listed as a known difference but the model and the kernel agree");
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{agree} agree, {explained} known differences, {skipped} model-only, {}",
+        if unexplained {
+            "UNEXPLAINED disagreements"
+        } else {
+            "no unexplained disagreement"
+        }
+    );
+    (out, unexplained)
+}
