@@ -122,6 +122,7 @@ facts! {
         "5.14": [O, O, O, O],
         "5.16": [O, O, O, O],
         "6.1": [O, O, O, O],
+        "7.2": [O, O, O, O],
     }
     // Row 5b: non-IO vma, devmap PMD without pgmap, slow GET/PIN: -EFAULT while devmap
     // exists; at 7.2 (no devmap) the special PMD over RAM is taken.
@@ -250,6 +251,7 @@ facts! {
         "5.14": [O, O],
         "5.16": [O, O],
         "6.1": [O, O],
+        "7.2": [O, O],
     }
 
     // ---- kernel-facts.md, section 15 (addenda) ----
