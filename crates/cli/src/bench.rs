@@ -8,38 +8,6 @@ use mmlab_mm::KernelConfig;
 use std::fmt::Write;
 use std::time::Duration;
 
-/// One thread's operations, cycling through races on a TTM huge PMD and a driver's pages.
-fn thread_ops(thread: usize, ops: usize) -> Vec<String> {
-    let r = thread; // each thread uses its own register
-    let cycle = [
-        format!("r{r} = pin_user_pages_fast m0 pages=512 write"),
-        format!("dma_write r{r} {}", thread + 2),
-        "evict bo0".to_string(),
-        format!("write m1+{}K {}", 4 * (thread % 4), thread + 1),
-        format!("unpin r{r}"),
-        "touch m0".to_string(),
-        "evict d0".to_string(),
-        format!("read m1 -> r{}", 5 + thread % 5),
-    ];
-    (0..ops).map(|i| cycle[i % cycle.len()].clone()).collect()
-}
-
-/// A scenario of the family: `threads` threads of `ops` operations.
-pub fn scenario(threads: usize, ops: usize) -> String {
-    let mut s = format!(
-        "mm-litmus family-{threads}x{ops}\nkernel 5.11\nsetup {{\n  ttm bo0 size=2M place=system huge=pmd\n  driver d0 size=16K insert=page\n  mmap m0 bo0 shared rw\n  mmap m1 d0 shared rw\n}}\n"
-    );
-    for t in 0..threads {
-        let _ = writeln!(s, "P{t} {{");
-        for op in thread_ops(t, ops) {
-            let _ = writeln!(s, "  {op}");
-        }
-        let _ = writeln!(s, "}}");
-    }
-    s.push_str("forbid lost_write\n");
-    s
-}
-
 const SEED: &str = include_str!("../../../examples/ttm-huge-pmd-gup-fast.litmus");
 
 struct Row {
@@ -85,7 +53,10 @@ pub fn run(quick: bool) -> String {
         &[(2, 2), (2, 4), (2, 8), (3, 3), (3, 4), (4, 2), (4, 3)]
     };
     for &(t, n) in sizes {
-        scenarios.push((format!("{t} threads x {n} ops"), scenario(t, n)));
+        scenarios.push((
+            format!("{t} threads x {n} ops"),
+            mmlab_machine::family::scenario(t, n),
+        ));
     }
     let limit = if quick { 100_000 } else { 2_000_000 };
     let timeout = if quick { 5.0 } else { 60.0 };
@@ -147,7 +118,7 @@ mod tests {
     #[test]
     fn family_scenarios_parse_and_set_up() {
         for (t, n) in [(2, 2), (3, 5), (4, 8)] {
-            let src = super::scenario(t, n);
+            let src = mmlab_machine::family::scenario(t, n);
             let test = mmlab_litmus::parse(&src).unwrap_or_else(|d| panic!("{src}\n{d:?}"));
             let cfg = mmlab_mm::KernelConfig::parse("5.11").expect("5.11");
             assert!(mmlab_machine::Machine::new(&test, cfg).is_ok());

@@ -95,6 +95,7 @@ impl Machine {
                     // test's threads, so what they hold never collides with a thread's.
                     let holder_thread = test.threads.len() as u8;
                     run_op(&mut kernel, &mut setup_thread, holder_thread, &op);
+                    kernel.take_oops();
                 }
             }
         }

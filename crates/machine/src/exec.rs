@@ -81,6 +81,17 @@ pub enum Op {
     },
 }
 
+impl Op {
+    /// The register the operation sets, if any.
+    pub fn dest(&self) -> Option<u8> {
+        match *self {
+            Op::Read { dest, .. } | Op::DmaRead { dest, .. } => dest,
+            Op::Gup { dest, .. } | Op::Syscall { dest, .. } => Some(dest),
+            _ => None,
+        }
+    }
+}
+
 fn resolve_addr(a: &ast::Addr, mappings: &HashMap<String, Mapping>) -> Result<u64, BuildError> {
     mappings
         .get(&a.mapping.node)

@@ -7,6 +7,7 @@ mod build;
 pub mod check;
 mod conditions;
 mod exec;
+pub mod family;
 pub mod fine;
 mod replay;
 mod state;

@@ -72,6 +72,16 @@ impl Model for Machine {
                 crate::exec::run_op(&mut next.kernel, &mut t, thread as u8, op);
                 true
             };
+            if next.kernel.take_oops() {
+                // The kernel oopsed in this task: it dies (a SIGSEGV-like kill).
+                // The operation never returns: its result is the signal.
+                let sig = crate::state::SignalName::Sigsegv;
+                t.killed = Some(sig);
+                t.inflight = None;
+                if let Some(slot) = op.dest().and_then(|d| t.regs.get_mut(d as usize)) {
+                    *slot = Some(crate::state::RegValue::Signal(sig));
+                }
+            }
             if done {
                 t.pc += 1;
             }

@@ -83,6 +83,9 @@ pub struct Kernel<D> {
     /// Objects whose reservation lock (dma_resv) a driver holds for a move.
     pub resv_locked: Vec<ObjId>,
     pub events: EventSet,
+    /// A BUG fired in the current operation: the kernel oopsed and the calling task dies.
+    /// The caller of the operation takes it (and clears it) when the operation returns.
+    pub oopsed: bool,
     pub devices: D,
     pub trace: Tracer,
 }
@@ -104,6 +107,7 @@ impl<D: Devices> Kernel<D> {
             tlb_tables: Vec::new(),
             resv_locked: Vec::new(),
             events: EventSet::empty(),
+            oopsed: false,
             devices: D::default(),
             trace: Tracer::default(),
         }
@@ -136,6 +140,12 @@ impl<D: Devices> Kernel<D> {
     pub fn bug(&mut self, what: &str) {
         let what = what.to_string();
         self.raise(Event::Bug, || what);
+        self.oopsed = true;
+    }
+
+    /// Whether the last operation oopsed (and forgets it).
+    pub fn take_oops(&mut self) -> bool {
+        std::mem::take(&mut self.oopsed)
     }
 
     /// Runs `body` as the kernel function `name` (for the trace).
