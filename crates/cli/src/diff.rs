@@ -232,6 +232,11 @@ pub fn report(
     }
     if let Some(kn) = known {
         for (i, (f, k, d, _)) in kn.entries.iter().enumerate() {
+            if !std::path::Path::new(f).exists() {
+                unexplained = true;
+                let _ = writeln!(out, "{f:<48} {k:<5} {d:<6} STALE: listed as a known difference, but there is no such file");
+                continue;
+            }
             let checked = checked_kernels.iter().any(|ck| ck.name() == k)
                 && comparisons.iter().any(|c| c.file.ends_with(f.as_str()));
             if checked && !used.contains(&i) {
@@ -250,4 +255,49 @@ pub fn report(
         }
     );
     (out, unexplained)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comparison(file: &str, key: &str) -> Comparison {
+        Comparison {
+            file: file.into(),
+            kernel: OracleKernel::V6_1,
+            skipped: None,
+            differences: vec![Difference {
+                key: key.into(),
+                detail: "model 1, kernel 2".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn known_differences_need_a_reason() {
+        assert!(Known::parse("a.litmus 6.1 c1:   \n").is_err());
+        assert!(Known::parse("a.litmus 6.1: why\n").is_err());
+        assert!(Known::parse("# comment\n\na.litmus 6.1 c1: why\n").is_ok());
+    }
+
+    #[test]
+    fn unexplained_differences_fail_and_listed_ones_pass() {
+        let file = format!(
+            "{}/../../examples/pin-vs-evict.litmus",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let cmps = [comparison(&file, "P0:r0")];
+        let (text, bad) = report(&cmps, None, &[OracleKernel::V6_1]);
+        assert!(bad && text.contains("DIFFERS"), "{text}");
+        let known = Known::parse(&format!("{file} 6.1 P0:r0: understood\n")).expect("parses");
+        let (text, bad) = report(&cmps, Some(&known), &[OracleKernel::V6_1]);
+        assert!(!bad, "{text}");
+    }
+
+    #[test]
+    fn stale_entries_fail() {
+        let known = Known::parse("no/such/file.litmus 6.1 c1: gone\n").expect("parses");
+        let (text, bad) = report(&[], Some(&known), &[OracleKernel::V6_1]);
+        assert!(bad && text.contains("STALE"), "{text}");
+    }
 }
