@@ -146,7 +146,13 @@ impl Known {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (head, reason) = line.split_once(':').ok_or_else(|| {
+            // Keys such as `P0:r0` hold a colon; the reason follows a colon and a space.
+            let line = if line.ends_with(':') {
+                format!("{line} ")
+            } else {
+                line.to_string()
+            };
+            let (head, reason) = line.split_once(": ").ok_or_else(|| {
                 format!(
                     "known differences line {}: expected `FILE KERNEL KEY: reason`",
                     n + 1
