@@ -223,3 +223,29 @@ fn schedule_runs_one_execution() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("No  exists"), "{out}");
 }
+
+#[test]
+fn limits_stop_cleanly_and_say_the_result_is_incomplete() {
+    let (code, out, _) = mmlab(&[
+        "run",
+        "examples/ttm-pool-pages-freed-under-pin.litmus",
+        "--fine",
+        "--max-states",
+        "5",
+    ]);
+    assert!(code == 0 || code == 1, "{out}");
+    assert!(out.contains("INCOMPLETE"), "{out}");
+    let (_, json, _) = mmlab(&[
+        "run",
+        "examples/ttm-pool-pages-freed-under-pin.litmus",
+        "--fine",
+        "--max-states",
+        "5",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["files"][0]["runs"][0]["result"]["complete"], false);
+    let (_, out, _) = mmlab(&["run", "examples/pin-vs-evict.litmus", "--timeout", "60"]);
+    assert!(!out.contains("INCOMPLETE"), "{out}");
+}
