@@ -9,7 +9,7 @@ use mmlab_mm::include::linux::mm_types::{
 };
 use mmlab_mm::include::pfn_t::{PfnFlags, PfnT};
 use mmlab_mm::mm::object::{Backing, Extent};
-use mmlab_mm::mm::page_alloc::{Owner, DEVMEM_START};
+use mmlab_mm::mm::page_alloc::{Owner, PhysMem, DEVMEM_START};
 
 /// How the driver populates its mappings.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -149,22 +149,24 @@ impl GenericDevice {
                 page_mkwrite: false,
             };
             let vma = k.vmas[vi].clone();
-            match self.insert {
-                Insert::Page => {
-                    for i in 0..vma.pages() {
-                        let Some(pfn) = k.object_pfn(obj, vma.pgoff + i) else {
-                            return Err(Errno::EINVAL);
-                        };
-                        k.vm_insert_page(vi, vma.start + i * PAGE_SIZE, pfn)?;
-                    }
+            if !matches!(self.insert, Insert::Page | Insert::Remap) {
+                return Ok(());
+            }
+            // As the oracle's module (mmlab_mmap) does: page by page, and only the pages of
+            // the vma that lie inside the object (a longer vma faults beyond); a page
+            // without a struct page ends vm_insert_page's loop without an error.
+            for i in 0..vma.pages() {
+                let Some(pfn) = k.object_pfn(obj, vma.pgoff + i) else {
+                    break;
+                };
+                let addr = vma.start + i * PAGE_SIZE;
+                if self.insert == Insert::Remap {
+                    k.remap_pfn_range(vi, addr, pfn, 1)?;
+                } else if PhysMem::pfn_valid(pfn) {
+                    k.vm_insert_page(vi, addr, pfn)?;
+                } else {
+                    break;
                 }
-                Insert::Remap => {
-                    let Some(pfn) = k.object_pfn(obj, vma.pgoff) else {
-                        return Err(Errno::EINVAL);
-                    };
-                    k.remap_pfn_range(vi, vma.start, pfn, vma.pages())?;
-                }
-                _ => {}
             }
             Ok(())
         })
@@ -217,9 +219,18 @@ impl GenericDevice {
             if level != wanted {
                 return VmFault::FALLBACK;
             }
+            // As the oracle's module (mmlab_insert_pmd): the huge entry must lie inside the
+            // vma, and the object page at its start must be size-aligned; the core's fault
+            // path leaves these checks to ->huge_fault.
             let size = level.pages();
-            let first = vmf.pgoff & !(size - 1);
-            if first + size > self.pages {
+            let vma = k.vmas[vmf.vma].clone();
+            let haddr = vmf.address & level.mask();
+            if haddr < vma.start || haddr + level.size() > vma.end {
+                k.note(|| "huge entry would leave the vma: fallback".into());
+                return VmFault::FALLBACK;
+            }
+            let first = vma.pgoff + (haddr - vma.start) / PAGE_SIZE;
+            if !first.is_multiple_of(size) || first + size > self.pages {
                 return VmFault::FALLBACK;
             }
             let Some(pfn) = k.object_pfn(obj, first) else {

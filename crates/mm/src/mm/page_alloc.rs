@@ -10,6 +10,7 @@
 //! The allocator hands out the lowest free, naturally aligned block; the real buddy allocator
 //! prefers recently freed pages, so reuse happens there at least as readily as here.
 
+use crate::arch::x86::pgtable::Level;
 use crate::events::Event;
 use crate::include::linux::mm_types::{ObjId, Pfn};
 use crate::kernel::{Devices, Kernel};
@@ -423,6 +424,22 @@ impl<D: Devices> Kernel<D> {
         })
     }
 
+    /// A present page-table leaf that maps a frame of `pfn..pfn+pages`: its level and address.
+    pub fn leaf_mapping(&self, pfn: Pfn, pages: u64) -> Option<(Level, u64)> {
+        let end = pfn.0 + pages;
+        [Level::Pte, Level::Pmd, Level::Pud]
+            .into_iter()
+            .find_map(|level| {
+                self.pt
+                    .leaves(level, 0, u64::MAX)
+                    .into_iter()
+                    .find(|(_, e)| {
+                        e.present() && e.pfn().0 < end && pfn.0 < e.pfn().0 + level.pages()
+                    })
+                    .map(|(addr, _)| (level, addr))
+            })
+    }
+
     /// free_the_page: the block goes back to the allocator. Anything still using it — a GUP
     /// reference or a mapping — is a use-after-free.
     pub fn free_the_page(&mut self, pfn: Pfn, order: u8) {
@@ -441,6 +458,15 @@ impl<D: Devices> Kernel<D> {
         if mapped {
             self.raise(Event::UseAfterFree, || {
                 format!("pfn {pfn}..+{pages} freed while still mapped")
+            });
+        } else if let Some((level, addr)) = self.leaf_mapping(pfn, pages) {
+            // A special entry (remap_pfn_range, vmf_insert_pfn of RAM) keeps no mapcount or
+            // reference, but user space still reaches the frame through it.
+            self.raise(Event::UseAfterFree, || {
+                format!(
+                    "pfn {pfn}..+{pages} freed while the {} at {addr:#x} still maps it",
+                    level.name()
+                )
             });
         }
         self.mem.update(pfn, pages, |f| {
