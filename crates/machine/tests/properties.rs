@@ -952,3 +952,29 @@ forbid refcount_error
     let (v, _) = verdicts(text, "6.12");
     assert_eq!(v, [mmlab_machine::Verdict::Ok]);
 }
+
+/// The generic driver frees its RAM block by block as it allocated it. An object of 1025
+/// pages is two compound order-9 blocks and one order-0 page, and their extents merge when
+/// contiguous; freeing by the extent's length freed the last page as an order-9 block,
+/// taking 511 pages of the object's new memory with it.
+#[test]
+fn eviction_frees_the_blocks_it_allocated() {
+    let text = "mm-litmus evict-mixed-orders
+setup {
+  driver o0 size=4100K insert=pmd
+  mmap m0 o0
+}
+P0 {
+  evict o0
+}
+forbid use_after_free || page_reuse || refcount_error
+";
+    for kernel in ["5.11", "7.2"] {
+        let test = mmlab_litmus::parse(text).unwrap();
+        let m = Machine::new(&test, KernelConfig::parse(kernel).unwrap()).unwrap();
+        let end = m.step(&m.init, 0);
+        invariants(&end).unwrap_or_else(|e| panic!("at {kernel}: {e}"));
+        let (v, _) = verdicts(text, kernel);
+        assert_eq!(v, [mmlab_machine::Verdict::Ok], "at {kernel}");
+    }
+}

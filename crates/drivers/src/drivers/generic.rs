@@ -9,7 +9,7 @@ use mmlab_mm::include::linux::mm_types::{
 };
 use mmlab_mm::include::pfn_t::{PfnFlags, PfnT};
 use mmlab_mm::mm::object::{Backing, Extent};
-use mmlab_mm::mm::page_alloc::{Owner, PhysMem, DEVMEM_START};
+use mmlab_mm::mm::page_alloc::{Owner, PageKind, PhysMem, DEVMEM_START};
 
 /// How the driver populates its mappings.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -291,14 +291,17 @@ impl GenericDevice {
         for e in extents {
             match self.memory {
                 Memory::Ram => {
-                    let order = if e.count >= 512 && self.huge_order() == 9 {
-                        9
-                    } else {
-                        0
-                    };
+                    // Block by block as allocated: an extent can merge the compound order-9
+                    // blocks with the order-0 pages after them, so the order is read from
+                    // each block's first page rather than from the extent's length.
                     let mut at = 0;
                     while at < e.count {
-                        k.__free_pages(e.pfn.offset(at), order);
+                        let pfn = e.pfn.offset(at);
+                        let order = match k.mem.page(pfn).kind {
+                            PageKind::Head(order) => order,
+                            _ => 0,
+                        };
+                        k.__free_pages(pfn, order);
                         at += 1u64 << order;
                     }
                 }
