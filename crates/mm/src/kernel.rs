@@ -9,6 +9,7 @@ use crate::mm::memremap::PgMap;
 use crate::mm::object::Backing;
 use crate::mm::page_alloc::PhysMem;
 use crate::mm::pgtable::PageTables;
+use crate::shared::Shared;
 use crate::trace::Tracer;
 use crate::version::{ChangePoint, KernelConfig};
 use serde::Serialize;
@@ -64,14 +65,14 @@ pub struct Kernel<D> {
     pub thp: ThpMode,
     pub mem: PhysMem,
     /// The one mm's vmas, sorted by address.
-    pub vmas: Vec<Vma>,
+    pub vmas: Shared<Vec<Vma>>,
     pub pt: PageTables,
     /// Memory objects, indexed by ObjId.
-    pub objects: Vec<Backing>,
+    pub objects: Shared<Vec<Backing>>,
     /// GUP references held by callers (registers, pipes, io_uring buffers).
-    pub holds: Vec<Hold>,
+    pub holds: Shared<Vec<Hold>>,
     /// Registered dev_pagemaps.
-    pub pgmaps: Vec<PgMap>,
+    pub pgmaps: Shared<Vec<PgMap>>,
     /// MMF_HAS_PINNED.
     pub has_pinned: bool,
     /// gup-fast walkers running with interrupts disabled (a TLB flush waits for them).
@@ -86,7 +87,7 @@ pub struct Kernel<D> {
     /// A BUG fired in the current operation: the kernel oopsed and the calling task dies.
     /// The caller of the operation takes it (and clears it) when the operation returns.
     pub oopsed: bool,
-    pub devices: D,
+    pub devices: Shared<D>,
     pub trace: Tracer,
 }
 
@@ -96,11 +97,11 @@ impl<D: Devices> Kernel<D> {
             cfg,
             thp: ThpMode::Always,
             mem: PhysMem::boot(),
-            vmas: Vec::new(),
+            vmas: Shared::default(),
             pt: PageTables::default(),
-            objects: Vec::new(),
-            holds: Vec::new(),
-            pgmaps: Vec::new(),
+            objects: Shared::default(),
+            holds: Shared::default(),
+            pgmaps: Shared::default(),
             has_pinned: false,
             irqs_off_walkers: 0,
             tlb_gather: Vec::new(),
@@ -108,7 +109,7 @@ impl<D: Devices> Kernel<D> {
             resv_locked: Vec::new(),
             events: EventSet::empty(),
             oopsed: false,
-            devices: D::default(),
+            devices: Shared::default(),
             trace: Tracer::default(),
         }
     }

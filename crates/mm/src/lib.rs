@@ -20,6 +20,7 @@ pub mod io_uring;
 pub mod kernel;
 pub mod mm;
 pub mod runs;
+pub mod shared;
 pub mod trace;
 pub mod version;
 

@@ -229,7 +229,7 @@ fn state_picture(m: &Machine, s: &State) -> String {
             );
         }
     }
-    for h in &s.kernel.holds {
+    for h in s.kernel.holds.iter() {
         let _ = writeln!(
             out,
             "    {} holds {} page pointers ({})",

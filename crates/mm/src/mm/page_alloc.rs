@@ -15,6 +15,7 @@ use crate::events::Event;
 use crate::include::linux::mm_types::{ObjId, Pfn};
 use crate::kernel::{Devices, Kernel};
 use crate::runs::Runs;
+use crate::shared::Shared;
 use serde::Serialize;
 
 pub const KERNEL_START: Pfn = Pfn(0x100);
@@ -114,10 +115,10 @@ pub enum Region {
 /// All page frames.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct PhysMem {
-    kernel: Runs<Frame>,
-    ram: Runs<Frame>,
-    devmem: Runs<Frame>,
-    iomem: Runs<Frame>,
+    kernel: Shared<Runs<Frame>>,
+    ram: Shared<Runs<Frame>>,
+    devmem: Shared<Runs<Frame>>,
+    iomem: Shared<Runs<Frame>>,
 }
 
 impl PhysMem {
@@ -152,10 +153,10 @@ impl PhysMem {
             page: StructPage::FREE,
         };
         PhysMem {
-            kernel: Runs::new(RAM_START.0 - KERNEL_START.0, reserved),
-            ram: Runs::new(RAM_PAGES, free),
-            devmem: Runs::new(DEVMEM_PAGES, device),
-            iomem: Runs::new(IOMEM_PAGES, iomem),
+            kernel: Shared::new(Runs::new(RAM_START.0 - KERNEL_START.0, reserved)),
+            ram: Shared::new(Runs::new(RAM_PAGES, free)),
+            devmem: Shared::new(Runs::new(DEVMEM_PAGES, device)),
+            iomem: Shared::new(Runs::new(IOMEM_PAGES, iomem)),
         }
     }
 

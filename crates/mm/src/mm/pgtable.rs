@@ -4,6 +4,7 @@
 
 use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags, PMD_SIZE, PUD_SIZE};
 use crate::include::linux::mm_types::Pfn;
+use crate::shared::Shared;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -14,9 +15,9 @@ pub struct PageTables {
     /// Identifies the next page-table page allocated (kept in the table entry's pfn field), so
     /// a walker can tell a freed-and-reallocated table from the one it read.
     next_table: u64,
-    pud: BTreeMap<u64, Entry>,
-    pmd: BTreeMap<u64, Entry>,
-    pte: BTreeMap<u64, Entry>,
+    pud: Shared<BTreeMap<u64, Entry>>,
+    pmd: Shared<BTreeMap<u64, Entry>>,
+    pte: Shared<BTreeMap<u64, Entry>>,
 }
 
 fn table_entry(id: u64) -> Entry {
