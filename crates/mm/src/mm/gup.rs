@@ -327,16 +327,7 @@ impl<D: Devices> Kernel<D> {
                 return;
             }
             let refs = if k.pincount_available(head) {
-                let mut after = 0;
-                k.mem.update_page(head, |p| {
-                    p.pincount -= 1;
-                    after = p.pincount;
-                });
-                if after < 0 {
-                    k.raise(Event::RefcountError, || {
-                        format!("pincount of pfn {head} went to {after}")
-                    });
-                }
+                k.pincount_sub(head, 1);
                 1
             } else {
                 GUP_PIN_COUNTING_BIAS
@@ -399,7 +390,7 @@ impl<D: Devices> Kernel<D> {
                 let total = refs * n as i32;
                 if before - total > 0 {
                     if pincount {
-                        self.mem.update_page(head, |p| p.pincount -= n as i32);
+                        self.pincount_sub(head, n as i32);
                     }
                     self.page_ref_add(head, -total);
                     continue;

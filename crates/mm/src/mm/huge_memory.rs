@@ -142,18 +142,8 @@ impl<D: Devices> Kernel<D> {
             return;
         }
         let head = self.compound_head(pfn);
-        let mut mapcount = 0;
-        self.mem.update_page(head, |p| {
-            p.mapcount -= 1;
-            mapcount = p.mapcount;
-        });
-        if mapcount < 0 {
-            // The entry was inserted without an rmap (a pfn insert), so this release matches
-            // no acquire.
-            self.raise(Event::RefcountError, || {
-                format!("pfn {head}: mapcount went to {mapcount} removing a huge mapping")
-            });
-        }
+        // An entry inserted without an rmap (a pfn insert) takes none back: refcount_error.
+        self.mapcount_sub(head, 1);
         self.tlb_remove_page(head);
     }
 

@@ -626,7 +626,7 @@ impl<D: Devices> Kernel<D> {
             };
             let ret = k.map_anon_copy(vmf, content);
             if let Some(old) = old {
-                k.mem.update_page(old, |p| p.mapcount -= 1);
+                k.mapcount_sub(old, 1);
                 k.put_page(old);
             }
             if ret.is_error() {
@@ -648,7 +648,7 @@ impl<D: Devices> Kernel<D> {
                 let Some(pfn) = page else {
                     continue;
                 };
-                k.mem.update_page(pfn, |p| p.mapcount -= 1);
+                k.mapcount_sub(pfn, 1);
                 if vma.is_anonymous() {
                     if let Some(obj) = k.object_mut(vma.object) {
                         obj.remove(vma.page_index(addr));

@@ -368,6 +368,35 @@ impl<D: Devices> Kernel<D> {
         }
     }
 
+    /// Drops `n` from a page's mapcount (page_remove_rmap), reporting a release that matches
+    /// no acquire.
+    pub fn mapcount_sub(&mut self, pfn: Pfn, n: i32) {
+        let mut after = 0;
+        self.mem.update_page(pfn, |p| {
+            p.mapcount -= n;
+            after = p.mapcount;
+        });
+        if after < 0 {
+            self.raise(Event::RefcountError, || {
+                format!("pfn {pfn}: mapcount went to {after}")
+            });
+        }
+    }
+
+    /// Drops `n` from a head page's pin count, reporting a release that matches no acquire.
+    pub fn pincount_sub(&mut self, pfn: Pfn, n: i32) {
+        let mut after = 0;
+        self.mem.update_page(pfn, |p| {
+            p.pincount -= n;
+            after = p.pincount;
+        });
+        if after < 0 {
+            self.raise(Event::RefcountError, || {
+                format!("pfn {pfn}: pincount went to {after}")
+            });
+        }
+    }
+
     /// get_page.
     pub fn get_page(&mut self, pfn: Pfn) {
         let head = self.compound_head(pfn);

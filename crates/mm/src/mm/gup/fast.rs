@@ -577,7 +577,7 @@ impl<D: Devices> Kernel<D> {
                 return;
             }
             if self.pincount_available(head) {
-                self.mem.update_page(head, |p| p.pincount -= refs);
+                self.pincount_sub(head, refs);
                 self.put_page_refs(head, refs);
             } else {
                 self.put_page_refs(head, refs * crate::mm::page_alloc::GUP_PIN_COUNTING_BIAS);
