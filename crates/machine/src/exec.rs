@@ -95,7 +95,7 @@ impl Op {
 fn resolve_addr(a: &ast::Addr, mappings: &HashMap<String, Mapping>) -> Result<u64, BuildError> {
     mappings
         .get(&a.mapping.node)
-        .map(|m| m.addr + a.offset)
+        .map(|m| m.addr.saturating_add(a.offset))
         .ok_or_else(|| BuildError {
             message: format!("unknown mapping {}", a.mapping.node),
         })

@@ -43,7 +43,7 @@ impl<D: Devices> Kernel<D> {
     }
 
     fn file_backed_in(&self, addr: u64, pages: u64) -> bool {
-        let end = addr + pages * crate::arch::x86::pgtable::PAGE_SIZE;
+        let end = addr.saturating_add(pages.saturating_mul(crate::arch::x86::pgtable::PAGE_SIZE));
         self.vmas
             .iter()
             .filter(|v| v.start < end && addr < v.end)

@@ -714,7 +714,13 @@ impl<D: Devices> Kernel<D> {
             let mut hang = false;
             let mut foll = flags;
             while done < nr_pages {
-                let addr = start + done * PAGE_SIZE;
+                let Some(addr) = done
+                    .checked_mul(PAGE_SIZE)
+                    .and_then(|off| start.checked_add(off))
+                else {
+                    ret = Some(Errno::EFAULT);
+                    break;
+                };
                 let vi = match vma_index {
                     Some(vi) if k.vmas[vi].contains(addr) => vi,
                     _ => {

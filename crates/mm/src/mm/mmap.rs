@@ -46,7 +46,7 @@ impl<D: Devices> Kernel<D> {
         let align = align.max(PAGE_SIZE);
         let mut addr = 0x7f00_0000_0000u64.div_ceil(PUD_SIZE) * PUD_SIZE;
         loop {
-            let end = addr + pages * PAGE_SIZE;
+            let end = addr.saturating_add(pages.saturating_mul(PAGE_SIZE));
             match self.vmas.iter().find(|v| v.start < end && addr < v.end) {
                 Some(v) => addr = v.end.div_ceil(align) * align,
                 None => return addr,
@@ -58,7 +58,15 @@ impl<D: Devices> Kernel<D> {
     /// Returns the new vma's index.
     pub fn mmap_region(&mut self, req: MmapRequest) -> Result<usize, Errno> {
         self.call("mmap_region", |k| {
-            let end = req.addr + req.pages * PAGE_SIZE;
+            let end = req
+                .pages
+                .checked_mul(PAGE_SIZE)
+                .and_then(|len| req.addr.checked_add(len))
+                .filter(|end| *end <= crate::mm::gup::fast::TASK_SIZE_MAX && req.pages > 0);
+            let Some(end) = end else {
+                k.note(|| "the range does not fit the user address space: -ENOMEM".into());
+                return Err(Errno::ENOMEM);
+            };
             if k.vmas.iter().any(|v| v.start < end && req.addr < v.end) {
                 return Err(Errno::EINVAL);
             }

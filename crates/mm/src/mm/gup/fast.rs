@@ -17,6 +17,9 @@ use crate::kernel::{Devices, Kernel};
 use crate::mm::page_alloc::{PageKind, PhysMem};
 use crate::version::ChangePoint;
 
+/// TASK_SIZE_MAX on x86-64 with 4-level paging: the end of the user address space.
+pub const TASK_SIZE_MAX: u64 = (1 << 47) - PAGE_SIZE;
+
 /// What the walk read and has not finished with.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Chunk {
@@ -98,6 +101,26 @@ impl<D: Devices> Kernel<D> {
                 k.has_pinned = true;
             }
             let start = start & !(PAGE_SIZE - 1);
+            let end = nr_pages
+                .checked_mul(PAGE_SIZE)
+                .and_then(|len| start.checked_add(len));
+            let Some(end) = end.filter(|end| *end > start || nr_pages == 0) else {
+                // 5.11/6.1 return 0 when start + len wraps; 6.12 says -EOVERFLOW.
+                k.note(|| "start + nr_pages * PAGE_SIZE overflows".into());
+                return Err(if k.has(ChangePoint::HugePfnmap) {
+                    GupResult::err(Errno::EOVERFLOW)
+                } else {
+                    GupResult {
+                        ret: 0,
+                        pages: PageList::default(),
+                        hang: false,
+                    }
+                });
+            };
+            if end > TASK_SIZE_MAX {
+                k.note(|| "range beyond the user address space: access_ok fails".into());
+                return Err(GupResult::err(Errno::EFAULT));
+            }
             k.irqs_off_walkers += 1;
             k.note(|| "local_irq_save: walk the page tables without the mmap lock".into());
             Ok(GupFastWalk {
@@ -105,7 +128,7 @@ impl<D: Devices> Kernel<D> {
                 nr_pages,
                 flags,
                 addr: start,
-                end: start + nr_pages * PAGE_SIZE,
+                end,
                 pages: PageList::default(),
                 phase: if nr_pages == 0 {
                     WalkPhase::Done
