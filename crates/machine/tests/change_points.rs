@@ -154,6 +154,12 @@ fn secretmem_gup_fast() {
 }
 
 #[test]
+fn gup_fast_eoverflow() {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\nP0 {\n  r0 = get_user_pages_fast m0 pages=18446744073709551615\n}\nexists P0:r0 == 0\nexists P0:r0 == -EOVERFLOW\n";
+    both_sides(ChangePoint::GupFastEoverflow, src, &[OK, NO], &[NO, OK]);
+}
+
+#[test]
 fn huge_pfnmap() {
     let src = "mm-litmus t\nsetup {\n  driver d0 size=2M insert=pmd vm=pfnmap pfn=dev dax\n  mmap m0 d0 shared rw\n  touch m0\n}\nP0 {\n  r0 = get_user_pages_fast m0 pages=512\n}\nexists P0:r0 == 512\nexists P0:r0 == -EFAULT\n";
     both_sides(ChangePoint::HugePfnmap, src, &[OK, NO], &[NO, OK]);
@@ -201,6 +207,7 @@ fn every_change_point_has_a_test() {
         ChangePoint::LongtermFileBackedCheck,
         ChangePoint::DirectIoPins,
         ChangePoint::SecretmemGupFast,
+        ChangePoint::GupFastEoverflow,
         ChangePoint::HugePfnmap,
         ChangePoint::RemoveDevmap,
         ChangePoint::UnifiedVmNormalPage,

@@ -111,6 +111,9 @@ change_points! {
     /// GUP-fast reads folio->mapping of every small folio and refuses those with none
     /// (secretmem check), so vm_insert_page'd driver pages go to the slow path.
     SecretmemGupFast = (6, 9, Inferred, "", "mm/secretmem: fix GUP-fast succeeding on secretmem folios");
+    /// gup-fast reports a range whose end wraps around with -EOVERFLOW instead of returning 0.
+    /// Seen in 6.12's source (gup_fast_fallback), absent from 6.1's; commit not identified.
+    GupFastEoverflow = (6, 12, Inferred, "", "(commit not identified: gup_fast_fallback returns -EOVERFLOW on a wrapping range)");
     /// Huge PFNMAP entries: pmd/pud special bits, vm_normal_page_pmd checks them, GUP-fast
     /// backs off from special huge entries, ->huge_fault allowed again for special vmas,
     /// vmf_insert_mixed reports a bad vma with SIGBUS instead of BUG.

@@ -107,7 +107,7 @@ impl<D: Devices> Kernel<D> {
             let Some(end) = end.filter(|end| *end > start || nr_pages == 0) else {
                 // 5.11/6.1 return 0 when start + len wraps; 6.12 says -EOVERFLOW.
                 k.note(|| "start + nr_pages * PAGE_SIZE overflows".into());
-                return Err(if k.has(ChangePoint::HugePfnmap) {
+                return Err(if k.has(ChangePoint::GupFastEoverflow) {
                     GupResult::err(Errno::EOVERFLOW)
                 } else {
                     GupResult {
