@@ -255,7 +255,9 @@ pub fn explain(m: &Machine, steps_: &[ReplayStep], last: &State) -> String {
         let (_, after) = replay(m, &schedule[..=i]);
         state = after;
         let _ = writeln!(out, "      after:");
-        out.push_str(&state_picture(m, &state));
+        for line in state_picture(m, &state).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
     }
     let _ = state;
     let (registers, events) = mmlab_machine::check::summarize(last);

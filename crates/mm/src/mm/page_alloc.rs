@@ -437,7 +437,15 @@ impl<D: Devices> Kernel<D> {
             } else {
                 k.mem.update(pfn, 1, |f| f.owner = Owner::Orphan);
             }
-            if page.refcount != 1 && !matches!(page.kind, PageKind::Head(_)) {
+            if page.refcount != 1 && order == 0 {
+                k.note(|| {
+                    format!(
+                        "pfn {pfn} still has {} references: it stays, given up by its owner",
+                        page.refcount - 1
+                    )
+                });
+            }
+            if page.refcount != 1 && order > 0 && !matches!(page.kind, PageKind::Head(_)) {
                 k.note(|| {
                     format!(
                         "pfn {pfn} still has {} references: freeing pages 1..{} of the block",
