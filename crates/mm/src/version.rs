@@ -89,10 +89,10 @@ change_points! {
     GupEexistCleanup = (5, 18, Inferred, "", "mm/gup: follow_pfn_pte(): -EEXIST cleanup; mm: fix invalid page pointer returned with FOLL_PIN gups");
     /// The fault path's THP gate becomes hugepage_vma_check: no ->huge_fault for special
     /// (VM_NO_KHUGEPAGED) vmas, nor for non-DAX file vmas without file THP.
-    HugepageVmaCheck = (6, 0, Inferred, "", "mm: thp: kill __transhuge_page_enabled()");
+    HugepageVmaCheck = (6, 0, Inferred, "", "mm: thp: kill __transhuge_page_enabled() (subject recalled, not verified)");
     /// FOLL_COW is gone; FOLL_FORCE writes need an exclusive anon page (can_follow_write_pte),
     /// and GUP can ask for an unshare fault (-EMLINK).
-    RemoveFollCow = (6, 1, Inferred, "5535be309971", "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW");
+    RemoveFollCow = (6, 1, Inferred, "5535be309971", "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW (subject recalled, not verified)");
     /// A slow-path GUP with FOLL_LONGTERM but without FOLL_PIN is refused with a warning.
     /// Seen in 6.1's source, absent from 5.11's; the commit was not identified.
     LongtermRequiresPin = (6, 1, Inferred, "", "(commit not identified: FOLL_LONGTERM requires FOLL_PIN in __gup_longterm_locked)");
@@ -101,13 +101,13 @@ change_points! {
     RemoveInsertProt = (6, 3, Inferred, "7b806d229ef1", "mm: remove vmf_insert_pfn_xxx_prot() for huge page-table entries");
     /// Block direct I/O takes user pages with iov_iter_extract_pages, pinning them (FOLL_PIN)
     /// instead of taking references.
-    DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages");
+    DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages (subject recalled, not verified)");
     /// Pinning the shared zero page takes no reference and unpinning it releases none
     /// (Debian's 6.1.y carries the backport).
     DontPinZeroPage = (6, 5, Inferred, "", "mm: Don't pin ZERO_PAGE in pin_user_pages()");
     /// GUP-fast refuses FOLL_LONGTERM|FOLL_WRITE pins of file-backed folios that need dirty
     /// tracking (folio_fast_pin_allowed); io_uring leaves the file-backed check to GUP.
-    LongtermFileBackedCheck = (6, 5, Inferred, "", "mm/gup: disallow FOLL_LONGTERM GUP-fast writing to file-backed mappings; io_uring: rsrc: delegate VMA file-backed check to GUP");
+    LongtermFileBackedCheck = (6, 5, Inferred, "", "mm/gup: disallow FOLL_LONGTERM GUP-fast writing to file-backed mappings; io_uring: rsrc: delegate VMA file-backed check to GUP (subject recalled, not verified)");
     /// GUP-fast reads folio->mapping of every small folio and refuses those with none
     /// (secretmem check), so vm_insert_page'd driver pages go to the slow path.
     SecretmemGupFast = (6, 9, Inferred, "", "mm/secretmem: fix GUP-fast succeeding on secretmem folios");
@@ -122,7 +122,7 @@ change_points! {
     RemoveDevmap = (6, 17, Inferred, "", "mm: Remove pXX_devmap page table bit and pfn_t type");
     /// vm_normal_page, _pmd and the new _pud share one helper keyed on the special bit of each
     /// level; huge PFN inserts are always special; vma_is_special_huge excludes DAX.
-    UnifiedVmNormalPage = (7, 2, Inferred, "", "mm/memory: factor out common code from vm_normal_page_*(); introduce vm_normal_page_pud()");
+    UnifiedVmNormalPage = (7, 2, Inferred, "", "mm/memory: factor out common code from vm_normal_page_*(); introduce vm_normal_page_pud() (subject recalled, not verified)");
 }
 
 /// Stable backports a distribution kernel carries ahead of its mainline release.
