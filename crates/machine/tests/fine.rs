@@ -122,3 +122,65 @@ fn reduction_and_search_order_change_no_verdict() {
         assert_eq!(base.finals, other.finals, "{config:?}");
     }
 }
+
+/// Every example and conformance test, at its own kernel: the search options (reduction,
+/// depth-first, two workers) and fine-grained steps give the same verdicts.
+#[test]
+fn search_options_change_no_verdict_anywhere() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for dir in ["examples", "tests/litmus", "tests/oracle"] {
+        if let Ok(entries) = std::fs::read_dir(root.join(dir)) {
+            files.extend(
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "litmus")),
+            );
+        }
+    }
+    files.sort();
+    assert!(files.len() > 50, "{} files", files.len());
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("readable");
+        let test = mmlab_litmus::parse(&source).expect("parses");
+        let cfg = kernel(&test, CORRECT);
+        let Ok(m) = Machine::new(&test, cfg) else {
+            continue;
+        };
+        let verdicts_with = |m: &Machine, config: &Config| -> Vec<Verdict> {
+            check(m, config)
+                .expect("explores")
+                .conditions
+                .iter()
+                .map(|c| c.verdict)
+                .collect()
+        };
+        let base = verdicts_with(&m, &Config::default());
+        for (what, config) in [
+            ("reduction", Config::default().reduction(true)),
+            ("depth-first", Config::default().depth_first()),
+            ("two workers", Config::default().workers(2)),
+        ] {
+            assert_eq!(
+                verdicts_with(&m, &config),
+                base,
+                "{} with {what}",
+                path.display()
+            );
+        }
+        let fine = m.clone().with_fine(true);
+        assert_eq!(
+            verdicts_with(&fine, &Config::default()),
+            base,
+            "{}: fine-grained steps on a correct kernel",
+            path.display()
+        );
+        assert_eq!(
+            verdicts_with(&fine, &Config::default().reduction(true)),
+            base,
+            "{} fine, with reduction",
+            path.display()
+        );
+    }
+}
