@@ -4,7 +4,8 @@
 //! random mappings including private and read-only ones, `thp` lines, setup operations, and
 //! one to three threads of one to four operations of every kind, registers used only after
 //! they are set), parsed with `mmlab_litmus::parse`, set up at every change-point release plus
-//! the two Debian kernels, and explored over all interleavings (up to a state limit).
+//! the two Debian kernels, and explored over all interleavings (up to a state limit), of
+//! whole operations and again with fine-grained interleaving inside gup-fast walks and zaps.
 //!
 //! Properties:
 //! - nothing panics: not the setup, the exploration, the conditions' evaluation, nor a replay
@@ -40,8 +41,12 @@ fn cases(quick: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
         failure_persistence: None,
-        // Each case explores a test at 14 kernels; shrinking a failure need not take forever.
-        max_shrink_iters: 2000,
+        // Each case explores a test at 14 kernels, twice; shrinking a failure need not take
+        // forever (PROPTEST_MAX_SHRINK_ITERS overrides).
+        max_shrink_iters: std::env::var("PROPTEST_MAX_SHRINK_ITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300),
         ..ProptestConfig::default()
     }
 }
@@ -670,17 +675,22 @@ fn run_at(test: &mmlab_litmus::Test, cfg: KernelConfig) -> Result<Outcome, Strin
         }
     };
     invariants(&m.init).map_err(|e| format!("after setup: {e}"))?;
-    let x = explore(&m, &Config::default().max_states(20_000)).map_err(|e| e.to_string())?;
-    for t in &x.terminals {
-        invariants(&t.state)
-            .map_err(|e| format!("terminal state of execution {}: {e}", t.witness))?;
-        let _ = summarize(&t.state);
+    let mut complete = true;
+    let mut states = 0;
+    // Whole operations, then fine-grained interleaving inside the racing ones.
+    for m in [m.clone(), m.with_fine(true)] {
+        let mode = if m.fine { "fine" } else { "coarse" };
+        let x = explore(&m, &Config::default().max_states(20_000)).map_err(|e| e.to_string())?;
+        for t in &x.terminals {
+            invariants(&t.state)
+                .map_err(|e| format!("{mode}: terminal state of execution {}: {e}", t.witness))?;
+            let _ = summarize(&t.state);
+        }
+        let _ = judge(&m, &x);
+        complete &= x.complete;
+        states += x.distinct_states;
     }
-    let _ = judge(&m, &x);
-    Ok(Outcome::Explored {
-        complete: x.complete,
-        states: x.distinct_states,
-    })
+    Ok(Outcome::Explored { complete, states })
 }
 
 /// Runs `f`, turning a panic into an error message.
@@ -724,7 +734,8 @@ proptest! {
     fn random_schedules_replay_cleanly(
         data in prop::collection::vec(any::<u32>(), 0..300),
         kernel in any::<prop::sample::Index>(),
-        schedule in prop::collection::vec(0usize..4, 0..16),
+        fine in any::<bool>(),
+        schedule in prop::collection::vec(0usize..4, 0..24),
     ) {
         let text = gen_test(&data);
         let test = parse(&text);
@@ -736,6 +747,7 @@ proptest! {
             let Ok(m) = Machine::new(&test, cfg) else {
                 return Ok(());
             };
+            let m = m.with_fine(fine);
             let mut s = m.init.clone();
             for &t in &schedule {
                 if !m.enabled(&s, t) {
@@ -753,7 +765,7 @@ proptest! {
             }
             Ok(())
         });
-        prop_assert!(r.is_ok(), "at {cfg}: {}\n--- test ---\n{text}", r.err().unwrap());
+        prop_assert!(r.is_ok(), "at {cfg} (fine: {fine}): {}\n--- test ---\n{text}", r.err().unwrap());
     }
 }
 
