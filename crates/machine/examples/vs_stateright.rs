@@ -71,7 +71,11 @@ fn main() {
             a,
             b,
             a / b,
-            if ours.0 as usize == theirs.0 { "" } else { "  (state counts differ!)" }
+            if ours.0 as usize == theirs.0 {
+                ""
+            } else {
+                "  (state counts differ!)"
+            }
         );
     }
 }
