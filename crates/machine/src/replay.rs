@@ -67,6 +67,7 @@ impl Model for Machine {
         if let Some(op) = self.threads[thread].get(pc) {
             let mut t = std::mem::take(&mut next.threads[thread]);
             let done = if self.fine {
+                t.steps = t.steps.saturating_add(1);
                 crate::fine::step(&mut next.kernel, &mut t, thread as u8, op)
             } else {
                 crate::exec::run_op(&mut next.kernel, &mut t, thread as u8, op);

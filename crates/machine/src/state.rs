@@ -74,6 +74,10 @@ pub struct ThreadState {
     pub inflight: Option<crate::fine::InFlight>,
     /// The object reservation lock this thread holds (during an eviction).
     pub holds_lock: Option<mmlab_mm::ObjId>,
+    /// Under fine-grained interleaving: steps taken. An operation's step count depends on
+    /// what it meets (a walk that stops early), so without it one state could be reached by
+    /// executions of different lengths, and exact execution counts would need a second pass.
+    pub steps: u16,
 }
 
 /// The whole state of one execution.
