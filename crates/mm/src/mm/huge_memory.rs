@@ -12,6 +12,15 @@ use crate::mm::memory::{maybe_mkwrite, vm_page_prot};
 use crate::mm::page_alloc::PhysMem;
 use crate::version::ChangePoint;
 
+/// The kernel function for a PMD or a PUD entry (the model shares one body for both).
+fn by_level(level: Level, pmd: &'static str, pud: &'static str) -> &'static str {
+    if level == Level::Pud {
+        pud
+    } else {
+        pmd
+    }
+}
+
 impl<D: Devices> Kernel<D> {
     /// vma_is_special_huge: a vma whose huge entries are not THPs (DAX, or a file PFNMAP /
     /// MIXEDMAP mapping); 7.2 excludes DAX and no longer needs a file.
@@ -66,11 +75,7 @@ impl<D: Devices> Kernel<D> {
 
     /// insert_pfn_pmd / insert_pfn_pud.
     fn insert_pfn_huge(&mut self, vma: &Vma, level: Level, addr: u64, pfn: PfnT, write: bool) {
-        let name = if level == Level::Pmd {
-            "insert_pfn_pmd"
-        } else {
-            "insert_pfn_pud"
-        };
+        let name = by_level(level, "insert_pfn_pmd", "insert_pfn_pud");
         self.call(name, |k| {
             if level == Level::Pmd && !k.pt.pmd_alloc(addr) {
                 return;
@@ -105,11 +110,7 @@ impl<D: Devices> Kernel<D> {
 
     /// zap_huge_pmd / zap_huge_pud.
     pub fn zap_huge(&mut self, vi: usize, level: Level, addr: u64) {
-        let name = if level == Level::Pmd {
-            "zap_huge_pmd"
-        } else {
-            "zap_huge_pud"
-        };
+        let name = by_level(level, "zap_huge_pmd", "zap_huge_pud");
         self.call(name, |k| {
             let vma = k.vmas[vi].clone();
             let entry = k.pt.get(level, addr);
@@ -150,11 +151,7 @@ impl<D: Devices> Kernel<D> {
     /// __split_huge_pmd / __split_huge_pud of a file vma: the entry is cleared (the range
     /// refaults at the smaller size); a special-huge vma touches no page.
     pub fn split_huge(&mut self, vi: usize, level: Level, addr: u64) {
-        let name = if level == Level::Pmd {
-            "__split_huge_pmd"
-        } else {
-            "__split_huge_pud"
-        };
+        let name = by_level(level, "__split_huge_pmd", "__split_huge_pud");
         self.call(name, |k| {
             let addr = addr & level.mask();
             let entry = k.pt.get(level, addr);
@@ -181,11 +178,7 @@ impl<D: Devices> Kernel<D> {
         entry: Entry,
         flags: FollFlags,
     ) -> Followed {
-        let name = if level == Level::Pmd {
-            "follow_devmap_pmd"
-        } else {
-            "follow_devmap_pud"
-        };
+        let name = by_level(level, "follow_devmap_pmd", "follow_devmap_pud");
         self.call(name, |k| {
             let _ = vi;
             if flags.contains(FollFlags::GET | FollFlags::PIN) {
