@@ -89,6 +89,17 @@ impl Model for Machine {
             next.threads[thread] = t;
         }
         if (0..self.threads.len()).all(|i| !self.enabled(&next, i)) {
+            let stuck = next
+                .threads
+                .iter()
+                .enumerate()
+                .any(|(i, t)| t.killed.is_none() && (t.pc as usize) < self.threads[i].len());
+            if stuck {
+                // A thread waits on a lock no one will release (its holder oopsed).
+                next.kernel.raise(mmlab_mm::Event::Hang, || {
+                    "a thread waits forever for a reservation lock".into()
+                });
+            }
             next.kernel.check_leaks();
         }
         next
