@@ -545,7 +545,7 @@ impl<D: Devices> Kernel<D> {
             }
             if pud.leaf() {
                 if devmap_era && pud.devmap() {
-                    match k.follow_devmap(vi, Level::Pud, addr, pud, flags) {
+                    match k.follow_devmap(Level::Pud, addr, pud, flags) {
                         Followed::NoPage => {}
                         other => return other,
                     }
@@ -563,7 +563,7 @@ impl<D: Devices> Kernel<D> {
                     return k.follow_huge_leaf(vi, Level::Pmd, addr, pmd, flags, devmap_era);
                 }
                 if devmap_era && pmd.devmap() {
-                    match k.follow_devmap(vi, Level::Pmd, addr, pmd, flags) {
+                    match k.follow_devmap(Level::Pmd, addr, pmd, flags) {
                         Followed::NoPage => {}
                         other => return other,
                     }
@@ -592,7 +592,7 @@ impl<D: Devices> Kernel<D> {
         devmap_era: bool,
     ) -> Followed {
         if devmap_era && entry.devmap() {
-            return self.follow_devmap(vi, level, addr, entry, flags);
+            return self.follow_devmap(level, addr, entry, flags);
         }
         self.follow_trans_huge(vi, level, addr, entry, flags)
     }

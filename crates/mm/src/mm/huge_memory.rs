@@ -172,7 +172,6 @@ impl<D: Devices> Kernel<D> {
     /// through its dev_pagemap.
     pub fn follow_devmap(
         &mut self,
-        vi: usize,
         level: Level,
         addr: u64,
         entry: Entry,
@@ -180,7 +179,6 @@ impl<D: Devices> Kernel<D> {
     ) -> Followed {
         let name = by_level(level, "follow_devmap_pmd", "follow_devmap_pud");
         self.call(name, |k| {
-            let _ = vi;
             if flags.contains(FollFlags::GET | FollFlags::PIN) {
                 k.warn("follow_devmap: both FOLL_GET and FOLL_PIN");
                 return Followed::NoPage;
