@@ -60,15 +60,7 @@ pub fn main(args: Vec<String>) -> Result<()> {
 
 fn print_report(r: &crate::RunReport) {
     println!("== kernel {} ({})", r.kernel, r.kernel_release);
-    for b in &r.boots {
-        println!(
-            "   boot {:.1}s, /init at {}s, {} tests, ended by {}",
-            b.seconds,
-            b.init_at.map(|t| format!("{t:.1}")).unwrap_or("?".into()),
-            b.tests_finished,
-            b.ended_by
-        );
-    }
+    print_boots(&r.boots);
     for o in &r.outcomes {
         let regs: Vec<String> = o
             .registers
@@ -186,15 +178,7 @@ fn run_litmus(args: &[String]) -> Result<()> {
             "== kernel {k} ({release}): {:.1}s",
             started.elapsed().as_secs_f64()
         );
-        for b in &summary.boots {
-            println!(
-                "   boot {:.1}s, /init at {}s, {} tests, ended by {}",
-                b.seconds,
-                b.init_at.map(|t| format!("{t:.1}")).unwrap_or("?".into()),
-                b.tests_finished,
-                b.ended_by
-            );
-        }
+        print_boots(&summary.boots);
         for o in &summary.outcomes {
             let ms = o
                 .result
@@ -240,4 +224,17 @@ fn run_litmus(args: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// One line per boot: how long it took, when /init ran, how many tests, what ended it.
+fn print_boots(boots: &[crate::batch::BootStats]) {
+    for b in boots {
+        println!(
+            "   boot {:.1}s, /init at {}s, {} tests, ended by {}",
+            b.seconds,
+            b.init_at.map(|t| format!("{t:.1}")).unwrap_or("?".into()),
+            b.tests_finished,
+            b.ended_by
+        );
+    }
 }
