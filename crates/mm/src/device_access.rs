@@ -26,11 +26,6 @@ impl<D: Devices> Kernel<D> {
             .unwrap_or_default()
     }
 
-    /// Whether `holder` holds any page pointer.
-    pub fn holds_pages(&self, holder: Holder) -> bool {
-        self.holds.iter().any(|h| h.holder == holder)
-    }
-
     /// The device writes `value` to every page `holder` holds.
     pub fn dma_write(&mut self, holder: Holder, value: u8) {
         self.call("device DMA write", |k| {

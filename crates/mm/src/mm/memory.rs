@@ -5,11 +5,11 @@ use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags as F, PAGE_SIZE};
 use crate::events::Event;
 use crate::include::errno::Errno;
 use crate::include::linux::mm_types::{
-    is_cow_mapping, FaultFlags, FaultInfo, MappingId, Pfn, VmFault, VmFlags, Vma, VmaBacking,
+    is_cow_mapping, FaultFlags, FaultInfo, MappingId, Pfn, VmFault, VmFlags, Vma,
 };
 use crate::include::pfn_t::{PfnFlags, PfnT};
 use crate::kernel::{Devices, Kernel};
-use crate::mm::page_alloc::{Owner, PageKind, PhysMem, ZERO_PFN};
+use crate::mm::page_alloc::{Owner, PhysMem, ZERO_PFN};
 use crate::version::ChangePoint;
 
 /// is_zero_pfn.
@@ -779,16 +779,6 @@ impl<D: Devices> Kernel<D> {
             }
             Some(pfn)
         })
-    }
-
-    /// The page kind of a pfn, for callers deciding how to account a mapping.
-    pub fn page_kind(&self, pfn: Pfn) -> PageKind {
-        self.mem.page(pfn).kind
-    }
-
-    /// The anonymous or file object behind a vma (for mmap of anon/memfd).
-    pub fn vma_backing(&self, vi: usize) -> VmaBacking {
-        self.vmas[vi].backing
     }
 }
 

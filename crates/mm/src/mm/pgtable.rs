@@ -179,9 +179,4 @@ impl PageTables {
         }
         unlinked
     }
-
-    /// Number of entries (a size measure).
-    pub fn entry_count(&self) -> usize {
-        self.pud.len() + self.pmd.len() + self.pte.len()
-    }
 }

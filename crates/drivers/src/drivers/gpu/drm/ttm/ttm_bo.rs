@@ -6,7 +6,7 @@ use crate::{DeviceObject, Model};
 use mmlab_mm::include::linux::mm_types::{MappingId, ObjId};
 use mmlab_mm::include::pfn_t::PfnFlags;
 use mmlab_mm::mm::object::{Backing, Extent};
-use mmlab_mm::mm::page_alloc::{Owner, PhysMem};
+use mmlab_mm::mm::page_alloc::Owner;
 use mmlab_mm::Level;
 
 /// Where a buffer object's backing lives.
@@ -159,11 +159,6 @@ pub fn ttm_bo_destroy(k: &mut Model, obj: ObjId) {
         };
         release_backing(k, &bo, &extents);
     })
-}
-
-/// Whether a pfn of a TTM object is system memory with a struct page.
-pub fn has_struct_page(pfn: mmlab_mm::Pfn) -> bool {
-    PhysMem::pfn_valid(pfn)
 }
 
 /// Copies the contents of the old backing into the object's new backing, page index by page
