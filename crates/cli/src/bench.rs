@@ -6,7 +6,7 @@ use mmlab_machine::check::check;
 use mmlab_machine::Machine;
 use mmlab_mm::KernelConfig;
 use std::fmt::Write;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const SEED: &str = include_str!("../../../examples/ttm-huge-pmd-gup-fast.litmus");
 
@@ -18,15 +18,23 @@ struct Row {
     ms: [f64; 2],
     bytes_per_state: f64,
     complete: bool,
+    kernels: usize,
+    steps_run: u64,
 }
 
-fn measure(
-    source: &str,
-    fine: bool,
-    workers: usize,
-    limit: u64,
-    timeout: f64,
-) -> Option<(u64, u64, f64, f64, bool)> {
+/// One exploration, timed from the start of the search to the end of `check` (the interned
+/// tables are freed by then).
+struct Measured {
+    states: u64,
+    transitions: u64,
+    ms: f64,
+    bytes_per_state: f64,
+    complete: bool,
+    kernels: usize,
+    steps_run: u64,
+}
+
+fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -> Option<Measured> {
     let test = mmlab_litmus::parse(source).ok()?;
     let cfg = KernelConfig::parse("5.11").ok()?;
     let machine = Machine::new(&test, cfg).ok()?.with_fine(fine);
@@ -34,14 +42,17 @@ fn measure(
         .workers(workers)
         .max_states(limit)
         .timeout(Duration::from_secs_f64(timeout));
+    let start = Instant::now();
     let r = check(&machine, &config).ok()?;
-    Some((
-        r.distinct_states,
-        r.transitions,
-        r.elapsed_ms,
-        r.bytes_per_state,
-        r.complete,
-    ))
+    Some(Measured {
+        states: r.distinct_states,
+        transitions: r.transitions,
+        ms: start.elapsed().as_secs_f64() * 1000.0,
+        bytes_per_state: r.bytes_per_state,
+        complete: r.complete,
+        kernels: r.model_cache.kernels,
+        steps_run: r.model_cache.steps_run,
+    })
 }
 
 /// Runs the benchmark and returns its table.
@@ -80,17 +91,19 @@ pub fn run(quick: bool) -> String {
                 rows.push(Row {
                     name: name.clone(),
                     fine,
-                    states: a.0,
-                    transitions: a.1,
-                    ms: [a.2, b.2],
-                    bytes_per_state: a.3,
-                    complete: a.4 && b.4,
+                    states: a.states,
+                    transitions: a.transitions,
+                    ms: [a.ms, b.ms],
+                    bytes_per_state: a.bytes_per_state,
+                    complete: a.complete && b.complete,
+                    kernels: a.kernels,
+                    steps_run: a.steps_run,
                 });
             }
         }
     }
     let mut out = String::from(
-        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state\n",
+        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state  kernels  steps run\n",
     );
     for r in rows {
         let rate = |ms: f64| {
@@ -102,7 +115,7 @@ pub fn run(quick: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1}",
+            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1} {:>8} {:>9.0}%",
             r.name,
             if r.fine { "yes" } else { "no" },
             r.states,
@@ -118,9 +131,11 @@ pub fn run(quick: bool) -> String {
                 0.0
             },
             r.bytes_per_state,
+            r.kernels,
+            100.0 * r.steps_run as f64 / r.transitions.max(1) as f64,
         );
     }
-    out.push_str("(+: stopped at the state or time limit; rates are over the states explored)\n");
+    out.push_str("(+: stopped at the state or time limit; rates are over the states explored;\n kernels: distinct kernel states stored by the interned view; steps run: transitions\n computed by the model rather than remembered)\n");
     out
 }
 

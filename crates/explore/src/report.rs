@@ -131,6 +131,36 @@ impl<S> Exploration<S> {
         self.terminals.iter().find(|t| pred(&t.state))
     }
 
+    /// The same exploration with each terminal state converted by `f` (e.g. from a compact
+    /// representation the search used back to the model's full state).
+    pub fn map_states<T>(self, mut f: impl FnMut(S) -> T) -> Exploration<T> {
+        Exploration {
+            terminals: self
+                .terminals
+                .into_iter()
+                .map(|t| Terminal {
+                    state: f(t.state),
+                    executions: t.executions,
+                    witness: t.witness,
+                })
+                .collect(),
+            transitions: self.transitions,
+            distinct_states: self.distinct_states,
+            max_depth: self.max_depth,
+            elapsed: self.elapsed,
+            states_per_sec: self.states_per_sec,
+            visited_bytes: self.visited_bytes,
+            bytes_per_state: self.bytes_per_state,
+            collision_probability: self.collision_probability,
+            collision_probability_tlc: self.collision_probability_tlc,
+            complete: self.complete,
+            stopped_by: self.stopped_by,
+            cycle: self.cycle,
+            executions_exact: self.executions_exact,
+            reduced: self.reduced,
+        }
+    }
+
     /// Sum of the executions of all terminals.
     pub fn total_executions(&self) -> u128 {
         self.terminals

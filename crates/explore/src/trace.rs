@@ -1,13 +1,14 @@
 //! The thread sequence of a witness execution.
 //!
 //! Witnesses are extended once per successor and compared on every merge, so the common case
-//! (threads 0–15, up to 32 steps) is packed four bits per step into two words, most significant
+//! (threads 0–15, up to 64 steps) is packed four bits per step into four words, most significant
 //! first: extending is a shift and an or, and lexicographic comparison is integer comparison.
 //! Longer executions, or thread ids from 16 up, are kept as a byte slice on the heap.
 
 use std::cmp::Ordering;
 
-const PACKED_STEPS: usize = 32;
+const PACKED_STEPS: usize = 64;
+const WORDS: usize = PACKED_STEPS / 16;
 const PACKED_THREADS: u8 = 16;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -16,7 +17,7 @@ pub(crate) enum Trace {
     Packed {
         len: u8,
         last: u8,
-        bits: [u64; 2],
+        bits: [u64; WORDS],
     },
     Heap(Box<[u8]>),
 }
@@ -26,7 +27,7 @@ impl Default for Trace {
         Trace::Packed {
             len: 0,
             last: 0,
-            bits: [0; 2],
+            bits: [0; WORDS],
         }
     }
 }
@@ -80,7 +81,11 @@ impl Trace {
                 }
             }
             _ => {
-                let mut v: Vec<u8> = self.iter().collect();
+                let mut v = Vec::with_capacity(self.len() + 1);
+                match self {
+                    Trace::Heap(steps) => v.extend_from_slice(steps),
+                    Trace::Packed { .. } => v.extend(self.iter()),
+                }
                 v.push(thread);
                 Trace::Heap(v.into_boxed_slice())
             }
@@ -143,6 +148,9 @@ mod tests {
             (0..40).map(|i| (i % 3) as u8).collect(),
             (0..40).map(|i| (i % 4) as u8).collect(),
             (0..32).map(|i| (i % 4) as u8).collect(),
+            (0..64).map(|i| (i % 5) as u8).collect(),
+            (0..65).map(|i| (i % 5) as u8).collect(),
+            (0..70).map(|i| (i % 2) as u8).collect(),
         ];
         for a in &cases {
             let ta = t(a);

@@ -4,6 +4,7 @@
 
 use crate::build::Machine;
 use crate::conditions::{evaluate, Verdict};
+use crate::interned::{Interned, InternedStats};
 use crate::state::State;
 use mmlab_explore::{explore, Config, Exploration};
 use mmlab_litmus as ast;
@@ -42,6 +43,8 @@ pub struct CheckResult {
     pub states_per_sec: f64,
     pub bytes_per_state: f64,
     pub collision_probability: f64,
+    /// What the interned view of the machine stored and how many steps it ran.
+    pub model_cache: InternedStats,
 }
 
 /// The registers and events of a final state, as shown to users.
@@ -101,7 +104,10 @@ pub fn judge(m: &Machine, x: &Exploration<State>) -> Vec<ConditionResult> {
 
 /// Explores every interleaving and judges the test.
 pub fn check(m: &Machine, config: &Config) -> Result<CheckResult, String> {
-    let x = explore(m, config).map_err(|e| e.to_string())?;
+    let view = Interned::new(m);
+    let x = explore(&view, config)
+        .map_err(|e| e.to_string())?
+        .map_states(|p| view.resolve(&p).unwrap_or_else(|| m.init.clone()));
     let mut finals: Vec<FinalState> = Vec::new();
     for t in &x.terminals {
         let (registers, events) = summarize(&t.state);
@@ -129,5 +135,6 @@ pub fn check(m: &Machine, config: &Config) -> Result<CheckResult, String> {
         states_per_sec: x.states_per_sec,
         bytes_per_state: x.bytes_per_state,
         collision_probability: x.collision_probability,
+        model_cache: view.stats(),
     })
 }

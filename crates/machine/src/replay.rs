@@ -1,7 +1,8 @@
 //! Replaying one schedule with tracing on, to explain it step by step.
 
 use crate::build::Machine;
-use crate::state::State;
+use crate::state::{State, ThreadState};
+use mmlab_drivers::Model as Kernel;
 use mmlab_explore::Model;
 use mmlab_mm::trace::TraceLine;
 
@@ -51,57 +52,84 @@ impl Model for Machine {
     }
 
     fn enabled(&self, s: &State, thread: usize) -> bool {
-        let Some(t) = s.threads.get(thread) else {
-            return false;
-        };
-        let ops = &self.threads[thread];
-        if t.killed.is_some() || (t.pc as usize) >= ops.len() {
-            return false;
-        }
-        !self.fine || !crate::fine::blocked(&s.kernel, t, ops.get(t.pc as usize))
+        s.threads
+            .get(thread)
+            .is_some_and(|t| self.thread_enabled(&s.kernel, t, thread))
     }
 
     fn step(&self, s: &State, thread: usize) -> State {
         let mut next = s.clone();
-        let pc = next.threads[thread].pc as usize;
-        if let Some(op) = self.threads[thread].get(pc) {
-            let mut t = std::mem::take(&mut next.threads[thread]);
-            let done = if self.fine {
-                t.steps = t.steps.saturating_add(1);
-                crate::fine::step(&mut next.kernel, &mut t, thread as u8, op)
-            } else {
-                crate::exec::run_op(&mut next.kernel, &mut t, thread as u8, op);
-                true
-            };
-            if next.kernel.take_oops() {
-                // The kernel oopsed in this task: it dies (a SIGSEGV-like kill).
-                // The operation never returns: its result is the signal.
-                let sig = crate::state::SignalName::Sigsegv;
-                t.killed = Some(sig);
-                t.inflight = None;
-                if let Some(slot) = op.dest().and_then(|d| t.regs.get_mut(d as usize)) {
-                    *slot = Some(crate::state::RegValue::Signal(sig));
-                }
-            }
-            if done {
-                t.pc += 1;
-            }
-            next.threads[thread] = t;
+        if let Some(t) = next.threads.get_mut(thread) {
+            self.step_thread(&mut next.kernel, t, thread);
         }
         if (0..self.threads.len()).all(|i| !self.enabled(&next, i)) {
-            let stuck = next
-                .threads
-                .iter()
-                .enumerate()
-                .any(|(i, t)| t.killed.is_none() && (t.pc as usize) < self.threads[i].len());
-            if stuck {
-                // A thread waits on a lock no one will release (its holder oopsed).
-                next.kernel.raise(mmlab_mm::Event::Hang, || {
-                    "a thread waits forever for a reservation lock".into()
-                });
-            }
-            next.kernel.check_leaks();
+            self.settle_terminal(&mut next.kernel, next.threads.iter());
         }
         next
+    }
+}
+
+/// A step as three functions of the parts it reads, so that [`crate::interned`] can run it
+/// on interned kernels and thread states.
+impl Machine {
+    /// Whether `thread` (in state `t`) can take a step on `kernel`.
+    pub(crate) fn thread_enabled(&self, kernel: &Kernel, t: &ThreadState, thread: usize) -> bool {
+        let Some(ops) = self.threads.get(thread) else {
+            return false;
+        };
+        if t.killed.is_some() || (t.pc as usize) >= ops.len() {
+            return false;
+        }
+        !self.fine || !crate::fine::blocked(kernel, t, ops.get(t.pc as usize))
+    }
+
+    /// `thread`'s next step. It reads and writes only the kernel and this thread's state.
+    pub(crate) fn step_thread(&self, kernel: &mut Kernel, t: &mut ThreadState, thread: usize) {
+        let Some(op) = self
+            .threads
+            .get(thread)
+            .and_then(|ops| ops.get(t.pc as usize))
+        else {
+            return;
+        };
+        let done = if self.fine {
+            t.steps = t.steps.saturating_add(1);
+            crate::fine::step(kernel, t, thread as u8, op)
+        } else {
+            crate::exec::run_op(kernel, t, thread as u8, op);
+            true
+        };
+        if kernel.take_oops() {
+            // The kernel oopsed in this task: it dies (a SIGSEGV-like kill).
+            // The operation never returns: its result is the signal.
+            let sig = crate::state::SignalName::Sigsegv;
+            t.killed = Some(sig);
+            t.inflight = None;
+            if let Some(slot) = op.dest().and_then(|d| t.regs.get_mut(d as usize)) {
+                *slot = Some(crate::state::RegValue::Signal(sig));
+            }
+        }
+        if done {
+            t.pc += 1;
+        }
+    }
+
+    /// What the kernel notices once no thread can move: a thread stuck on a lock, leaks.
+    pub(crate) fn settle_terminal<'a>(
+        &self,
+        kernel: &mut Kernel,
+        threads: impl Iterator<Item = &'a ThreadState>,
+    ) {
+        let stuck = threads.enumerate().any(|(i, t)| {
+            let ops = self.threads.get(i).map_or(0, Vec::len);
+            t.killed.is_none() && (t.pc as usize) < ops
+        });
+        if stuck {
+            // A thread waits on a lock no one will release (its holder oopsed).
+            kernel.raise(mmlab_mm::Event::Hang, || {
+                "a thread waits forever for a reservation lock".into()
+            });
+        }
+        kernel.check_leaks();
     }
 }

@@ -2,9 +2,9 @@
 //! correct kernel and found when a test-only switch drops that synchronization; splitting
 //! operations into steps changes no verdict of the examples.
 
-use mmlab_explore::Config;
+use mmlab_explore::{explore, Config, Exploration};
 use mmlab_machine::check::check;
-use mmlab_machine::{Machine, Verdict};
+use mmlab_machine::{Interned, Machine, State, Verdict};
 use mmlab_mm::version::InjectedBugs;
 use mmlab_mm::KernelConfig;
 use std::path::Path;
@@ -123,6 +123,28 @@ fn reduction_and_search_order_change_no_verdict() {
     }
 }
 
+/// `check` explores interned states; exploring the full states directly must find the same
+/// graph and the same terminal states, counts and witnesses.
+fn assert_interning_changes_nothing(m: &Machine, path: &Path) {
+    let direct = explore(m, &Config::default()).expect("explores");
+    let view = Interned::new(m);
+    let interned = explore(&view, &Config::default()).expect("explores");
+    let ends = |x: Exploration<State>| -> Vec<_> {
+        x.terminals
+            .into_iter()
+            .map(|t| (t.state, t.executions, t.witness))
+            .collect()
+    };
+    assert_eq!(
+        (direct.distinct_states, direct.transitions),
+        (interned.distinct_states, interned.transitions),
+        "{}",
+        path.display()
+    );
+    let interned = interned.map_states(|p| view.resolve(&p).expect("the view's own state"));
+    assert_eq!(ends(direct), ends(interned), "{}", path.display());
+}
+
 /// Every example and conformance test, at its own kernel: the search options (reduction,
 /// depth-first, two workers) and fine-grained steps give the same verdicts.
 #[test]
@@ -170,6 +192,9 @@ fn search_options_change_no_verdict_anywhere() {
             );
         }
         let fine = m.clone().with_fine(true);
+        for machine in [&m, &fine] {
+            assert_interning_changes_nothing(machine, &path);
+        }
         assert_eq!(
             verdicts_with(&fine, &Config::default()),
             base,

@@ -4,9 +4,8 @@
 //! and hashing mean exactly what they mean for `T`: the cache is only an acceleration.
 
 use serde::{Serialize, Serializer};
-use std::collections::hash_map::DefaultHasher;
 use std::fmt;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, OnceLock};
 
@@ -30,14 +29,28 @@ impl<T> Shared<T> {
 
 impl<T: Hash> Shared<T> {
     fn cached_hash(&self) -> u64 {
-        *self.0.hash.get_or_init(|| {
-            // DefaultHasher::new() has fixed keys: the same value hashes the same in every run.
-            let mut h = DefaultHasher::new();
-            self.0.value.hash(&mut h);
-            h.finish()
-        })
+        // A fixed seed: the same value hashes the same in every run and on every worker.
+        *self
+            .0
+            .hash
+            .get_or_init(|| foldhash::quality::FixedState::with_seed(SEED).hash_one(&self.0.value))
+    }
+
+    /// The value's hash, computed once per copy-on-write version (keys the machine's step
+    /// memo; equal values have equal hashes).
+    pub fn hash_u64(&self) -> u64 {
+        self.cached_hash()
     }
 }
+
+impl<T> Shared<T> {
+    /// Whether both are the same version (not merely equal values).
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+const SEED: u64 = 0x6d6d_6c61_625f_7368; // "mmlab_sh"
 
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
@@ -107,7 +120,7 @@ mod tests {
         let mut c = Shared::new(vec![1, 2, 3, 4]);
         assert_eq!(b, c);
         let hash = |s: &Shared<Vec<i32>>| {
-            let mut h = DefaultHasher::new();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
             s.hash(&mut h);
             h.finish()
         };

@@ -59,12 +59,16 @@ impl Tracer {
                 depth: self.depth(),
                 function,
             });
+            // The call stack only names functions in trace lines: untraced runs (the
+            // explorer's) skip it.
+            self.stack.push(function);
         }
-        self.stack.push(function);
     }
 
     pub fn exit(&mut self) {
-        self.stack.pop();
+        if self.enabled {
+            self.stack.pop();
+        }
     }
 
     /// The innermost function entered.

@@ -75,5 +75,6 @@ pub fn single_run(m: &Machine, schedule: &[usize]) -> CheckResult {
         states_per_sec: 0.0,
         bytes_per_state: 0.0,
         collision_probability: 0.0,
+        model_cache: Default::default(),
     }
 }
