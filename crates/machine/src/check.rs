@@ -43,7 +43,9 @@ pub struct CheckResult {
     pub states_per_sec: f64,
     pub bytes_per_state: f64,
     pub collision_probability: f64,
-    /// What the interned view of the machine stored and how many steps it ran.
+    /// What the interned view of the machine stored and how many steps it ran (benchmarks
+    /// read it; with several workers it varies from run to run, so it is not output).
+    #[serde(skip)]
     pub model_cache: InternedStats,
 }
 
