@@ -50,7 +50,7 @@ fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -
         ms: start.elapsed().as_secs_f64() * 1000.0,
         bytes_per_state: r.bytes_per_state,
         complete: r.complete,
-        kernels: r.model_cache.kernels,
+        kernels: r.model_cache.shared_parts,
         steps_run: r.model_cache.steps_run,
     })
 }

@@ -24,6 +24,9 @@
 //!   [`Model::independent`]. Every state is still visited, so terminal states are exact;
 //!   fewer transitions are taken, and execution counts become counts of the representative
 //!   executions explored ([`Exploration::executions_exact`] is then false).
+//! - **Modular models** ([`modular`], [`explore_modular`]): when the state is one shared part
+//!   plus one local part per thread and a step touches only the shared part and its thread's,
+//!   parts are interned (a state becomes a few ids) and steps are remembered by id, exactly.
 //! - **Limits** ([`Config`]): state limit, timeout and a progress callback; a stopped search
 //!   returns what it found with `complete: false`.
 //!
@@ -66,6 +69,7 @@ mod bfs;
 mod config;
 mod dfs;
 pub mod fingerprint;
+pub mod modular;
 mod por;
 mod report;
 pub mod toy;
@@ -74,6 +78,7 @@ pub mod visited;
 mod witness;
 
 pub use config::{Config, ProgressFn, Search};
+pub use modular::{explore_modular, Modular, ModularExploration, ModularStats};
 pub use report::{Execution, Exploration, Progress, StopReason, Terminal};
 pub use witness::MAX_THREADS;
 

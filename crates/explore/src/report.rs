@@ -134,14 +134,21 @@ impl<S> Exploration<S> {
     /// The same exploration with each terminal state converted by `f` (e.g. from a compact
     /// representation the search used back to the model's full state).
     pub fn map_states<T>(self, mut f: impl FnMut(S) -> T) -> Exploration<T> {
+        self.filter_map_states(|s| Some(f(s)))
+    }
+
+    /// Like [`Exploration::map_states`], dropping the terminals `f` maps to `None`.
+    pub fn filter_map_states<T>(self, mut f: impl FnMut(S) -> Option<T>) -> Exploration<T> {
         Exploration {
             terminals: self
                 .terminals
                 .into_iter()
-                .map(|t| Terminal {
-                    state: f(t.state),
-                    executions: t.executions,
-                    witness: t.witness,
+                .filter_map(|t| {
+                    Some(Terminal {
+                        state: f(t.state)?,
+                        executions: t.executions,
+                        witness: t.witness,
+                    })
                 })
                 .collect(),
             transitions: self.transitions,

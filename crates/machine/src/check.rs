@@ -4,9 +4,8 @@
 
 use crate::build::Machine;
 use crate::conditions::{evaluate, Verdict};
-use crate::interned::{Interned, InternedStats};
 use crate::state::State;
-use mmlab_explore::{explore, Config, Exploration};
+use mmlab_explore::{explore_modular, Config, Exploration, ModularStats};
 use mmlab_litmus as ast;
 use mmlab_mm::Event;
 use serde::Serialize;
@@ -43,10 +42,10 @@ pub struct CheckResult {
     pub states_per_sec: f64,
     pub bytes_per_state: f64,
     pub collision_probability: f64,
-    /// What the interned view of the machine stored and how many steps it ran (benchmarks
+    /// What the explorer's interned tables stored and how many steps it ran (benchmarks
     /// read it; with several workers it varies from run to run, so it is not output).
     #[serde(skip)]
-    pub model_cache: InternedStats,
+    pub model_cache: ModularStats,
 }
 
 /// The registers and events of a final state, as shown to users.
@@ -106,10 +105,10 @@ pub fn judge(m: &Machine, x: &Exploration<State>) -> Vec<ConditionResult> {
 
 /// Explores every interleaving and judges the test.
 pub fn check(m: &Machine, config: &Config) -> Result<CheckResult, String> {
-    let view = Interned::new(m);
-    let x = explore(&view, config)
-        .map_err(|e| e.to_string())?
-        .map_states(|p| view.resolve(&p).unwrap_or_else(|| m.init.clone()));
+    let run = explore_modular(m, config).map_err(|e| e.to_string())?;
+    let x = run
+        .exploration
+        .map_states(|(kernel, threads)| State { kernel, threads });
     let mut finals: Vec<FinalState> = Vec::new();
     for t in &x.terminals {
         let (registers, events) = summarize(&t.state);
@@ -137,6 +136,6 @@ pub fn check(m: &Machine, config: &Config) -> Result<CheckResult, String> {
         states_per_sec: x.states_per_sec,
         bytes_per_state: x.bytes_per_state,
         collision_probability: x.collision_probability,
-        model_cache: view.stats(),
+        model_cache: run.stats,
     })
 }

@@ -9,12 +9,11 @@ mod conditions;
 mod exec;
 pub mod family;
 pub mod fine;
-pub mod interned;
+mod modular;
 mod replay;
 mod state;
 
 pub use build::{BuildError, Machine};
 pub use conditions::{evaluate, Verdict};
-pub use interned::{Interned, InternedStats, Packed};
 pub use replay::{replay, ReplayStep};
 pub use state::{RegValue, State, ThreadState};

@@ -69,8 +69,7 @@ impl Model for Machine {
     }
 }
 
-/// A step as three functions of the parts it reads, so that [`crate::interned`] can run it
-/// on interned kernels and thread states.
+/// A step as functions of the parts it reads (see [`crate::modular`]).
 impl Machine {
     /// Whether `thread` (in state `t`) can take a step on `kernel`.
     pub(crate) fn thread_enabled(&self, kernel: &Kernel, t: &ThreadState, thread: usize) -> bool {

@@ -2,9 +2,9 @@
 //! correct kernel and found when a test-only switch drops that synchronization; splitting
 //! operations into steps changes no verdict of the examples.
 
-use mmlab_explore::{explore, Config, Exploration};
+use mmlab_explore::{explore, explore_modular, Config, Exploration};
 use mmlab_machine::check::check;
-use mmlab_machine::{Interned, Machine, State, Verdict};
+use mmlab_machine::{Machine, State, Verdict};
 use mmlab_mm::version::InjectedBugs;
 use mmlab_mm::KernelConfig;
 use std::path::Path;
@@ -127,8 +127,10 @@ fn reduction_and_search_order_change_no_verdict() {
 /// graph and the same terminal states, counts and witnesses.
 fn assert_interning_changes_nothing(m: &Machine, path: &Path) {
     let direct = explore(m, &Config::default()).expect("explores");
-    let view = Interned::new(m);
-    let interned = explore(&view, &Config::default()).expect("explores");
+    let interned = explore_modular(m, &Config::default())
+        .expect("explores")
+        .exploration
+        .map_states(|(kernel, threads)| State { kernel, threads });
     let ends = |x: Exploration<State>| -> Vec<_> {
         x.terminals
             .into_iter()
@@ -141,7 +143,6 @@ fn assert_interning_changes_nothing(m: &Machine, path: &Path) {
         "{}",
         path.display()
     );
-    let interned = interned.map_states(|p| view.resolve(&p).expect("the view's own state"));
     assert_eq!(ends(direct), ends(interned), "{}", path.display());
 }
 

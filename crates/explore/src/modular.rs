@@ -1,0 +1,407 @@
+//! Models made of one shared part and one local part per thread, where a thread's step reads
+//! and writes only the shared part and its own local part ([`Modular`]). Concurrent programs
+//! are like this: threads talk only through shared memory (for mmlab, the kernel).
+//!
+//! The explorer uses the structure in two ways ([`explore_modular`]):
+//! - **Interning.** Every shared part and every local part is stored once and named by an id;
+//!   a state is a few ids ([`Packed`]), copied, hashed and compared in nanoseconds whatever
+//!   the size of the parts.
+//! - **Remembered steps.** A step depends only on (shared id, the thread's local id, thread),
+//!   so interleavings that differ only in where the other threads stand ask for a step already
+//!   taken; it is looked up instead of run.
+//!
+//! Both are exact: interning compares whole values (hashes only find candidates), so two states
+//! get the same ids exactly when they are equal, and a remembered step is the step. The price is
+//! memory: every distinct part reached is kept until the search ends ([`ModularStats`]).
+
+use crate::{explore, Config, Exploration, ExploreError, Model};
+use smallvec::SmallVec;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// A model whose threads share one part of the state and own the rest.
+pub trait Modular: Sync {
+    type Shared: Clone + Hash + Eq + Send + Sync + Debug;
+    type Local: Clone + Hash + Eq + Send + Sync + Debug;
+
+    /// Initial states: the shared part and one local part per thread.
+    fn init_states(&self) -> Vec<(Self::Shared, Vec<Self::Local>)>;
+
+    fn threads(&self) -> usize;
+
+    /// Whether `thread`, in local state `local`, can step.
+    fn enabled(&self, shared: &Self::Shared, local: &Self::Local, thread: usize) -> bool;
+
+    /// `thread`'s next step (only called when enabled). Must read nothing but its arguments.
+    fn step(&self, shared: &mut Self::Shared, local: &mut Self::Local, thread: usize);
+
+    /// Applied to a state in which no thread is enabled, before it counts as terminal (what
+    /// the system does once everything stopped). The default does nothing.
+    fn settle(&self, _shared: &mut Self::Shared, _locals: &[&Self::Local]) {}
+
+    fn thread_label(&self, thread: usize) -> String {
+        format!("T{thread}")
+    }
+}
+
+/// Lock shards of the tables: two workers rarely want the same one.
+const SHARDS: usize = 64;
+
+type Hasher = foldhash::fast::FixedState;
+
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    Hasher::with_seed(0x6d6d_6c61_625f_6964).hash_one(value)
+}
+
+type Sharded<K, V> = Box<[Mutex<HashMap<K, V, Hasher>>]>;
+
+fn sharded<K, V>() -> Sharded<K, V> {
+    (0..SHARDS).map(|_| Mutex::default()).collect()
+}
+
+/// Values stored once each, addressed by id. Reading is lock-free; interning locks one shard.
+struct Arena<T> {
+    items: boxcar::Vec<T>,
+    /// Hash of a value → ids of the stored values with that hash.
+    index: Sharded<u64, SmallVec<[usize; 1]>>,
+}
+
+impl<T: Hash + Eq> Arena<T> {
+    fn new() -> Self {
+        Arena {
+            items: boxcar::Vec::new(),
+            index: sharded(),
+        }
+    }
+
+    fn get(&self, id: usize) -> Option<&T> {
+        self.items.get(id)
+    }
+
+    /// The id of the stored value equal to `value`, storing it if it is new.
+    fn intern(&self, value: T) -> usize {
+        let hash = hash_of(&value);
+        // Holding the shard's lock while pushing keeps ids canonical: a racing intern of an
+        // equal value has the same hash, so it waits here and then finds this one.
+        let Ok(mut shard) = self.index[hash as usize % SHARDS].lock() else {
+            // Only a panic elsewhere poisons a lock. A fresh id is still a correct state,
+            // merely not shared with its equals.
+            return self.items.push(value);
+        };
+        let ids = shard.entry(hash).or_default();
+        if let Some(&id) = ids.iter().find(|&&id| self.items.get(id) == Some(&value)) {
+            return id;
+        }
+        let id = self.items.push(value);
+        ids.push(id);
+        id
+    }
+
+    fn len(&self) -> usize {
+        self.items.count()
+    }
+}
+
+/// A state by ids: the shared part's, then each thread's local part's.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Packed {
+    shared: usize,
+    locals: SmallVec<[usize; 4]>,
+}
+
+/// Which step: from which shared and local part, by which thread.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct StepKey {
+    shared: usize,
+    local: usize,
+    thread: usize,
+}
+
+/// What the interned tables held at the end of a search.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModularStats {
+    /// Distinct shared parts stored.
+    pub shared_parts: usize,
+    /// Distinct local parts stored.
+    pub local_parts: usize,
+    /// Steps the model ran (each distinct step once, give or take a race between workers).
+    pub steps_run: u64,
+    /// Steps answered from the table.
+    pub steps_remembered: u64,
+}
+
+/// A [`Modular`] model seen as a plain [`Model`] over [`Packed`] states.
+pub struct Interned<'m, M: Modular> {
+    model: &'m M,
+    shared: Arena<M::Shared>,
+    locals: Arena<M::Local>,
+    steps: Sharded<StepKey, (usize, usize)>,
+    run: AtomicU64,
+    remembered: AtomicU64,
+}
+
+impl<'m, M: Modular> Interned<'m, M> {
+    pub fn new(model: &'m M) -> Self {
+        Interned {
+            model,
+            shared: Arena::new(),
+            locals: Arena::new(),
+            steps: sharded(),
+            run: AtomicU64::new(0),
+            remembered: AtomicU64::new(0),
+        }
+    }
+
+    /// The parts behind `p` (`None` only for a state from another view).
+    pub fn resolve(&self, p: &Packed) -> Option<(M::Shared, Vec<M::Local>)> {
+        let shared = self.shared.get(p.shared)?.clone();
+        let locals = p
+            .locals
+            .iter()
+            .map(|&id| self.locals.get(id).cloned())
+            .collect::<Option<Vec<_>>>()?;
+        Some((shared, locals))
+    }
+
+    pub fn stats(&self) -> ModularStats {
+        ModularStats {
+            shared_parts: self.shared.len(),
+            local_parts: self.locals.len(),
+            steps_run: self.run.load(Ordering::Relaxed),
+            steps_remembered: self.remembered.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The shared and local ids after the step `key`.
+    fn step_ids(&self, key: StepKey) -> Option<(usize, usize)> {
+        let shard = &self.steps[hash_of(&key) as usize % SHARDS];
+        if let Some(&known) = shard.lock().ok()?.get(&key) {
+            self.remembered.fetch_add(1, Ordering::Relaxed);
+            return Some(known);
+        }
+        self.run.fetch_add(1, Ordering::Relaxed);
+        let mut shared = self.shared.get(key.shared)?.clone();
+        let mut local = self.locals.get(key.local)?.clone();
+        self.model.step(&mut shared, &mut local, key.thread);
+        let ids = (self.shared.intern(shared), self.locals.intern(local));
+        shard.lock().ok()?.insert(key, ids);
+        Some(ids)
+    }
+
+    fn local_enabled(&self, shared: &M::Shared, p: &Packed, thread: usize) -> bool {
+        p.locals
+            .get(thread)
+            .and_then(|&id| self.locals.get(id))
+            .is_some_and(|local| self.model.enabled(shared, local, thread))
+    }
+}
+
+impl<M: Modular> Model for Interned<'_, M> {
+    type State = Packed;
+
+    fn init_states(&self) -> Vec<Packed> {
+        self.model
+            .init_states()
+            .into_iter()
+            .map(|(shared, locals)| Packed {
+                shared: self.shared.intern(shared),
+                locals: locals.into_iter().map(|l| self.locals.intern(l)).collect(),
+            })
+            .collect()
+    }
+
+    fn threads(&self) -> usize {
+        self.model.threads()
+    }
+
+    fn enabled(&self, p: &Packed, thread: usize) -> bool {
+        self.shared
+            .get(p.shared)
+            .is_some_and(|s| self.local_enabled(s, p, thread))
+    }
+
+    fn step(&self, p: &Packed, thread: usize) -> Packed {
+        let mut next = p.clone();
+        let Some(&local) = p.locals.get(thread) else {
+            return next;
+        };
+        let key = StepKey {
+            shared: p.shared,
+            local,
+            thread,
+        };
+        let Some((shared, local)) = self.step_ids(key) else {
+            return next;
+        };
+        next.shared = shared;
+        next.locals[thread] = local;
+        let Some(s) = self.shared.get(shared) else {
+            return next;
+        };
+        if (0..next.locals.len()).all(|t| !self.local_enabled(s, &next, t)) {
+            let mut settled = s.clone();
+            let locals: Vec<&M::Local> = next
+                .locals
+                .iter()
+                .filter_map(|&id| self.locals.get(id))
+                .collect();
+            self.model.settle(&mut settled, &locals);
+            next.shared = self.shared.intern(settled);
+        }
+        next
+    }
+
+    fn thread_label(&self, thread: usize) -> String {
+        self.model.thread_label(thread)
+    }
+}
+
+/// The result of [`explore_modular`]: the exploration over whole states, and the tables' sizes.
+pub struct ModularExploration<M: Modular> {
+    pub exploration: Exploration<(M::Shared, Vec<M::Local>)>,
+    pub stats: ModularStats,
+}
+
+/// Explores a [`Modular`] model with interned parts and remembered steps. Terminal states are
+/// returned whole. Everything else is as [`explore`] says.
+pub fn explore_modular<M: Modular>(
+    model: &M,
+    config: &Config,
+) -> Result<ModularExploration<M>, ExploreError> {
+    let view = Interned::new(model);
+    let x = explore(&view, config)?;
+    let stats = view.stats();
+    // Every state the view hands out resolves; a terminal that did not would be dropped.
+    let exploration = x.filter_map_states(|p| view.resolve(&p));
+    Ok(ModularExploration { exploration, stats })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Threads do `tmp = x; x = tmp + 1` `rounds` times: a lost-update race.
+    struct Race {
+        threads: usize,
+        rounds: u8,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    struct Local {
+        pc: u8,
+        tmp: u8,
+    }
+
+    impl Modular for Race {
+        type Shared = u8;
+        type Local = Local;
+        fn init_states(&self) -> Vec<(u8, Vec<Local>)> {
+            vec![(0, vec![Local { pc: 0, tmp: 0 }; self.threads])]
+        }
+        fn threads(&self) -> usize {
+            self.threads
+        }
+        fn enabled(&self, _: &u8, l: &Local, _: usize) -> bool {
+            l.pc < 2 * self.rounds
+        }
+        fn step(&self, x: &mut u8, l: &mut Local, _: usize) {
+            if l.pc % 2 == 0 {
+                l.tmp = *x;
+            } else {
+                *x = l.tmp + 1;
+            }
+            l.pc += 1;
+        }
+        fn settle(&self, x: &mut u8, _: &[&Local]) {
+            *x += 100;
+        }
+    }
+
+    /// The same model over whole states, as a plain [`Model`].
+    struct Whole(Race);
+
+    impl Model for Whole {
+        type State = (u8, Vec<Local>);
+        fn init_states(&self) -> Vec<Self::State> {
+            Modular::init_states(&self.0)
+        }
+        fn threads(&self) -> usize {
+            self.0.threads
+        }
+        fn enabled(&self, s: &Self::State, t: usize) -> bool {
+            Modular::enabled(&self.0, &s.0, &s.1[t], t)
+        }
+        fn step(&self, s: &Self::State, t: usize) -> Self::State {
+            let mut n = s.clone();
+            Modular::step(&self.0, &mut n.0, &mut n.1[t], t);
+            if (0..self.0.threads).all(|i| !Model::enabled(self, &n, i)) {
+                let locals: Vec<&Local> = n.1.iter().collect();
+                let mut x = n.0;
+                self.0.settle(&mut x, &locals);
+                n.0 = x;
+            }
+            n
+        }
+    }
+
+    #[test]
+    fn same_graph_terminals_counts_and_witnesses_as_whole_states() {
+        for (threads, rounds) in [(2, 1), (3, 2), (4, 2)] {
+            let race = Race { threads, rounds };
+            let modular = explore_modular(&race, &Config::default()).expect("explores");
+            let whole =
+                explore(&Whole(Race { threads, rounds }), &Config::default()).expect("explores");
+            let x = &modular.exploration;
+            assert_eq!(
+                (x.distinct_states, x.transitions),
+                (whole.distinct_states, whole.transitions)
+            );
+            let ends = |e: &Exploration<(u8, Vec<Local>)>| -> Vec<_> {
+                e.terminals
+                    .iter()
+                    .map(|t| (t.state.clone(), t.executions, t.witness.clone()))
+                    .collect()
+            };
+            assert_eq!(ends(x), ends(&whole));
+            // Every terminal was settled.
+            assert!(x.terminals.iter().all(|t| t.state.0 >= 100));
+            // Steps were remembered, and every transition was either run or remembered.
+            let s = modular.stats;
+            assert!(s.steps_remembered > 0, "{s:?}");
+            assert_eq!(s.steps_run + s.steps_remembered, x.transitions);
+        }
+    }
+
+    #[test]
+    fn equal_values_get_one_id() {
+        let arena = Arena::new();
+        let a = arena.intern(vec![1, 2]);
+        let b = arena.intern(vec![1, 3]);
+        assert_ne!(a, b);
+        assert_eq!(arena.intern(vec![1, 2]), a);
+        assert_eq!(arena.len(), 2);
+    }
+
+    #[test]
+    fn two_workers_give_the_same_results() {
+        let race = Race {
+            threads: 4,
+            rounds: 2,
+        };
+        let key = |workers| {
+            let x = explore_modular(&race, &Config::default().workers(workers))
+                .expect("explores")
+                .exploration;
+            let ends: Vec<_> = x
+                .terminals
+                .iter()
+                .map(|t| (t.state.clone(), t.executions, t.witness.clone()))
+                .collect();
+            (x.distinct_states, x.transitions, ends)
+        };
+        assert_eq!(key(1), key(2));
+    }
+}
