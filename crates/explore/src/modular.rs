@@ -308,7 +308,7 @@ mod tests {
             l.pc < 2 * self.rounds
         }
         fn step(&self, x: &mut u8, l: &mut Local, _: usize) {
-            if l.pc % 2 == 0 {
+            if l.pc.is_multiple_of(2) {
                 l.tmp = *x;
             } else {
                 *x = l.tmp + 1;
