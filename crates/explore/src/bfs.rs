@@ -28,6 +28,8 @@ use rayon::prelude::*;
 
 /// Entries expanded by one task.
 const CHUNK: usize = 2048;
+/// Smallest chunk when a narrow layer is cut up so that every worker gets a share.
+const MIN_CHUNK: usize = 16;
 /// Successors buffered before they are merged (bounds the memory of a wide layer).
 /// (Small in unit tests, so that they exercise merges in the middle of a layer.)
 const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 18 };
@@ -153,21 +155,32 @@ pub(crate) struct BfsRun<S> {
     pub nonuniform: bool,
 }
 
-/// Cuts the shards' layers into chunks of about [`CHUNK`] entries (a chunk may span shards, so
+/// Entries per chunk: [`CHUNK`], or with several workers less, so that a narrow layer still
+/// gives each worker several chunks (states of real models take microseconds each, so even
+/// small chunks are worth a task).
+fn chunk_size(layer: usize, workers: usize) -> usize {
+    if workers <= 1 {
+        CHUNK
+    } else {
+        (layer / (workers * CHUNKS_PER_BATCH)).clamp(MIN_CHUNK, CHUNK)
+    }
+}
+
+/// Cuts the shards' layers into chunks of about `chunk` entries (a chunk may span shards, so
 /// small layers make few chunks and few successor buffers).
-fn split_into_chunks<S>(layers: &[Vec<Entry<S>>]) -> Vec<Vec<&[Entry<S>]>> {
+fn split_into_chunks<S>(layers: &[Vec<Entry<S>>], chunk: usize) -> Vec<Vec<&[Entry<S>]>> {
     let mut chunks = Vec::new();
     let mut current: Vec<&[Entry<S>]> = Vec::new();
     let mut size = 0;
     for layer in layers {
         let mut rest = &layer[..];
         while !rest.is_empty() {
-            let take = rest.len().min(CHUNK - size);
+            let take = rest.len().min(chunk - size);
             let (head, tail) = rest.split_at(take);
             current.push(head);
             size += take;
             rest = tail;
-            if size == CHUNK {
+            if size == chunk {
                 chunks.push(std::mem::take(&mut current));
                 size = 0;
             }
@@ -291,7 +304,8 @@ pub(crate) fn run<M: Model>(
             break;
         }
         run.max_depth = depth;
-        let chunks = split_into_chunks(&layers);
+        let layer_len = layers.iter().map(Vec::len).sum();
+        let chunks = split_into_chunks(&layers, chunk_size(layer_len, workers));
         let mut buffered = 0u64;
         let mut stop = false;
         let batches = chunks.chunks(chunks_per_batch).count();

@@ -287,6 +287,8 @@ mod tests {
     struct Race {
         threads: usize,
         rounds: u8,
+        /// Threads below this one start finished.
+        first_active: usize,
     }
 
     #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -299,7 +301,15 @@ mod tests {
         type Shared = u8;
         type Local = Local;
         fn init_states(&self) -> Vec<(u8, Vec<Local>)> {
-            vec![(0, vec![Local { pc: 0, tmp: 0 }; self.threads])]
+            let local = |t| Local {
+                pc: if t < self.first_active {
+                    2 * self.rounds
+                } else {
+                    0
+                },
+                tmp: 0,
+            };
+            vec![(0, (0..self.threads).map(local).collect())]
         }
         fn threads(&self) -> usize {
             self.threads
@@ -349,11 +359,15 @@ mod tests {
 
     #[test]
     fn same_graph_terminals_counts_and_witnesses_as_whole_states() {
-        for (threads, rounds) in [(2, 1), (3, 2), (4, 2)] {
-            let race = Race { threads, rounds };
-            let modular = explore_modular(&race, &Config::default()).expect("explores");
-            let whole =
-                explore(&Whole(Race { threads, rounds }), &Config::default()).expect("explores");
+        // The last case has many threads, most of them finished from the start.
+        for (threads, rounds, first_active) in [(2, 1, 0), (3, 2, 0), (4, 2, 0), (67, 1, 63)] {
+            let race = || Race {
+                threads,
+                rounds,
+                first_active,
+            };
+            let modular = explore_modular(&race(), &Config::default()).expect("explores");
+            let whole = explore(&Whole(race()), &Config::default()).expect("explores");
             let x = &modular.exploration;
             assert_eq!(
                 (x.distinct_states, x.transitions),
@@ -390,6 +404,7 @@ mod tests {
         let race = Race {
             threads: 4,
             rounds: 2,
+            first_active: 0,
         };
         let key = |workers| {
             let x = explore_modular(&race, &Config::default().workers(workers))

@@ -81,7 +81,16 @@ impl<T: Hash> Hash for Shared<T> {
 
 impl<T: PartialEq> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0.value == other.0.value
+        if Arc::ptr_eq(&self.0, &other.0) {
+            return true;
+        }
+        // Equal values hash equally: differing hashes, once both are known, settle it.
+        if let (Some(a), Some(b)) = (self.0.hash.get(), other.0.hash.get()) {
+            if a != b {
+                return false;
+            }
+        }
+        self.0.value == other.0.value
     }
 }
 
