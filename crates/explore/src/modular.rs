@@ -106,10 +106,20 @@ impl<T: Hash + Eq> Arena<T> {
 }
 
 /// A state by ids: the shared part's, then each thread's local part's.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, PartialEq, Eq, Hash)]
 pub struct Packed {
     shared: usize,
     locals: SmallVec<[usize; 4]>,
+}
+
+/// Copied once per transition: a slice copy, where SmallVec's own `clone` goes item by item.
+impl Clone for Packed {
+    fn clone(&self) -> Self {
+        Packed {
+            shared: self.shared,
+            locals: SmallVec::from_slice(&self.locals),
+        }
+    }
 }
 
 /// Which step: from which shared and local part, by which thread.
