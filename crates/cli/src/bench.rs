@@ -1,7 +1,7 @@
 //! `mmlab bench`: exploration speed on the seed race and a family of growing scenarios, with
 //! and without fine-grained steps, on one and two cores, measured side by side in one run.
 
-use mmlab_explore::Config;
+use mmlab_explore::{explore, Config};
 use mmlab_machine::check::check;
 use mmlab_machine::Machine;
 use mmlab_mm::KernelConfig;
@@ -20,6 +20,8 @@ struct Row {
     complete: bool,
     kernels: usize,
     steps_run: u64,
+    /// Distinct states per second exploring whole states (no interning), one core.
+    whole_rate: f64,
 }
 
 /// One exploration, timed from the start of the search to the end of `check` (the interned
@@ -34,14 +36,31 @@ struct Measured {
     steps_run: u64,
 }
 
-fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -> Option<Measured> {
+fn machine(source: &str, fine: bool) -> Option<Machine> {
     let test = mmlab_litmus::parse(source).ok()?;
     let cfg = KernelConfig::parse("5.11").ok()?;
-    let machine = Machine::new(&test, cfg).ok()?.with_fine(fine);
-    let config = Config::default()
+    Some(Machine::new(&test, cfg).ok()?.with_fine(fine))
+}
+
+fn config(workers: usize, limit: u64, timeout: f64) -> Config {
+    Config::default()
         .workers(workers)
         .max_states(limit)
-        .timeout(Duration::from_secs_f64(timeout));
+        .timeout(Duration::from_secs_f64(timeout))
+}
+
+/// The baseline: the explorer on whole states (the machine as a plain `Model`, every
+/// transition cloning the state and running the model), one core. Distinct states per second.
+fn measure_whole(source: &str, fine: bool, limit: u64, timeout: f64) -> Option<f64> {
+    let machine = machine(source, fine)?;
+    let start = Instant::now();
+    let x = explore(&machine, &config(1, limit, timeout)).ok()?;
+    Some(x.distinct_states as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -> Option<Measured> {
+    let machine = machine(source, fine)?;
+    let config = config(workers, limit, timeout);
     let start = Instant::now();
     let r = check(&machine, &config).ok()?;
     Some(Measured {
@@ -87,7 +106,9 @@ pub fn run(quick: bool) -> String {
         for fine in [false, true] {
             let one = measure(source, fine, 1, limit, timeout);
             let two = measure(source, fine, 2, limit, timeout);
-            if let (Some(a), Some(b)) = (one, two) {
+            // Whole states are slow: a shorter limit still gives their rate.
+            let whole = measure_whole(source, fine, limit / 4, timeout / 4.0);
+            if let (Some(a), Some(b), Some(whole_rate)) = (one, two, whole) {
                 rows.push(Row {
                     name: name.clone(),
                     fine,
@@ -98,12 +119,13 @@ pub fn run(quick: bool) -> String {
                     complete: a.complete && b.complete,
                     kernels: a.kernels,
                     steps_run: a.steps_run,
+                    whole_rate,
                 });
             }
         }
     }
     let mut out = String::from(
-        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state  kernels  steps run\n",
+        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state  kernels  steps run  whole st/s  gain\n",
     );
     for r in rows {
         let rate = |ms: f64| {
@@ -115,7 +137,7 @@ pub fn run(quick: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1} {:>8} {:>9.0}%",
+            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1} {:>8} {:>9.0}% {:>11.0} {:>5.1}x",
             r.name,
             if r.fine { "yes" } else { "no" },
             r.states,
@@ -133,9 +155,15 @@ pub fn run(quick: bool) -> String {
             r.bytes_per_state,
             r.kernels,
             100.0 * r.steps_run as f64 / r.transitions.max(1) as f64,
+            r.whole_rate,
+            if r.whole_rate > 0.0 {
+                rate(r.ms[0]) / r.whole_rate
+            } else {
+                0.0
+            },
         );
     }
-    out.push_str("(+: stopped at the state or time limit; rates are over the states explored;\n kernels: distinct kernel states stored by the interned view; steps run: transitions\n computed by the model rather than remembered)\n");
+    out.push_str("(+: stopped at the state or time limit; rates are over the states explored;\n kernels: distinct kernel states stored by the interned view; steps run: transitions\n computed by the model rather than remembered; whole st/s: the same search on whole states,\n without interning or remembered steps, one core; gain: states/s(1) over it)\n");
     out
 }
 
