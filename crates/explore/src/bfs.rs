@@ -33,6 +33,8 @@ const MIN_CHUNK: usize = 16;
 /// Successors buffered before they are merged (bounds the memory of a wide layer).
 /// (Small in unit tests, so that they exercise merges in the middle of a layer.)
 const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 18 };
+/// Layers narrower than this are expanded by one thread until the workers have started.
+const PARALLEL_LAYER: usize = 4 * MIN_CHUNK;
 /// Chunks per worker between two limit checks.
 const CHUNKS_PER_BATCH: usize = 4;
 
@@ -256,14 +258,9 @@ pub(crate) fn run<M: Model>(
     reduce: bool,
     budget: &mut Budget<'_>,
 ) -> BfsRun<M::State> {
-    let pool = if workers > 1 {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(workers)
-            .build()
-            .ok()
-    } else {
-        None
-    };
+    // Workers start with the first layer wide enough to share: starting threads costs about
+    // a millisecond, more than a whole small search.
+    let mut pool: Option<rayon::ThreadPool> = None;
     let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
     let mut run = BfsRun {
         terminals: Vec::new(),
@@ -305,6 +302,12 @@ pub(crate) fn run<M: Model>(
         }
         run.max_depth = depth;
         let layer_len = layers.iter().map(Vec::len).sum();
+        if workers > 1 && pool.is_none() && layer_len >= PARALLEL_LAYER {
+            pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .build()
+                .ok();
+        }
         let chunks = split_into_chunks(&layers, chunk_size(layer_len, workers));
         let mut buffered = 0u64;
         let mut stop = false;
