@@ -19,7 +19,6 @@ use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// A model whose threads share one part of the state and own the rest.
@@ -56,10 +55,20 @@ fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
     Hasher::with_seed(0x6d6d_6c61_625f_6964).hash_one(value)
 }
 
-type Sharded<K, V> = Box<[Mutex<HashMap<K, V, Hasher>>]>;
+/// One lock shard, alone on its cache lines: two workers locking neighbouring shards would
+/// otherwise pass one line back and forth.
+#[repr(align(128))]
+#[derive(Default)]
+struct Shard<K, V>(Mutex<HashMap<K, V, Hasher>>);
+
+type Sharded<K, V> = Box<[Shard<K, V>]>;
 
 fn sharded<K, V>() -> Sharded<K, V> {
-    (0..SHARDS).map(|_| Mutex::default()).collect()
+    (0..SHARDS).map(|_| Shard(Mutex::default())).collect()
+}
+
+fn shard<K, V>(table: &Sharded<K, V>, hash: u64) -> &Mutex<HashMap<K, V, Hasher>> {
+    &table[hash as usize % SHARDS].0
 }
 
 /// Values stored once each, addressed by id. Reading is lock-free; interning locks one shard.
@@ -86,7 +95,7 @@ impl<T: Hash + Eq> Arena<T> {
         let hash = hash_of(&value);
         // Holding the shard's lock while pushing keeps ids canonical: a racing intern of an
         // equal value has the same hash, so it waits here and then finds this one.
-        let Ok(mut shard) = self.index[hash as usize % SHARDS].lock() else {
+        let Ok(mut shard) = shard(&self.index, hash).lock() else {
             // Only a panic elsewhere poisons a lock. A fresh id is still a correct state,
             // merely not shared with its equals.
             return self.items.push(value);
@@ -137,10 +146,9 @@ pub struct ModularStats {
     pub shared_parts: usize,
     /// Distinct local parts stored.
     pub local_parts: usize,
-    /// Steps the model ran (each distinct step once, give or take a race between workers).
+    /// Distinct steps, each run by the model once (two workers racing for the same new step
+    /// may both run it); every other transition was looked up.
     pub steps_run: u64,
-    /// Steps answered from the table.
-    pub steps_remembered: u64,
 }
 
 /// A [`Modular`] model seen as a plain [`Model`] over [`Packed`] states.
@@ -149,8 +157,6 @@ pub struct Interned<'m, M: Modular> {
     shared: Arena<M::Shared>,
     locals: Arena<M::Local>,
     steps: Sharded<StepKey, (usize, usize)>,
-    run: AtomicU64,
-    remembered: AtomicU64,
 }
 
 impl<'m, M: Modular> Interned<'m, M> {
@@ -160,8 +166,6 @@ impl<'m, M: Modular> Interned<'m, M> {
             shared: Arena::new(),
             locals: Arena::new(),
             steps: sharded(),
-            run: AtomicU64::new(0),
-            remembered: AtomicU64::new(0),
         }
     }
 
@@ -180,19 +184,22 @@ impl<'m, M: Modular> Interned<'m, M> {
         ModularStats {
             shared_parts: self.shared.len(),
             local_parts: self.locals.len(),
-            steps_run: self.run.load(Ordering::Relaxed),
-            steps_remembered: self.remembered.load(Ordering::Relaxed),
+            // Counted at the end rather than per step: a shared counter would be a cache line
+            // the workers pass back and forth on every transition.
+            steps_run: self
+                .steps
+                .iter()
+                .filter_map(|s| s.0.lock().ok().map(|m| m.len() as u64))
+                .sum(),
         }
     }
 
     /// The shared and local ids after the step `key`.
     fn step_ids(&self, key: StepKey) -> Option<(usize, usize)> {
-        let shard = &self.steps[hash_of(&key) as usize % SHARDS];
+        let shard = shard(&self.steps, hash_of(&key));
         if let Some(&known) = shard.lock().ok()?.get(&key) {
-            self.remembered.fetch_add(1, Ordering::Relaxed);
             return Some(known);
         }
-        self.run.fetch_add(1, Ordering::Relaxed);
         let mut shared = self.shared.get(key.shared)?.clone();
         let mut local = self.locals.get(key.local)?.clone();
         self.model.step(&mut shared, &mut local, key.thread);
@@ -392,10 +399,9 @@ mod tests {
             assert_eq!(ends(x), ends(&whole));
             // Every terminal was settled.
             assert!(x.terminals.iter().all(|t| t.state.0 >= 100));
-            // Steps were remembered, and every transition was either run or remembered.
+            // Some transitions were looked up rather than run.
             let s = modular.stats;
-            assert!(s.steps_remembered > 0, "{s:?}");
-            assert_eq!(s.steps_run + s.steps_remembered, x.transitions);
+            assert!(s.steps_run > 0 && s.steps_run < x.transitions, "{s:?}");
         }
     }
 
