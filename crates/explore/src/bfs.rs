@@ -25,6 +25,8 @@ use crate::visited::{shard_of, FingerprintSet, FpTable, SHARDS};
 use crate::witness::{Candidates, Witness};
 use crate::Model;
 use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Entries expanded by one task.
 const CHUNK: usize = 2048;
@@ -34,7 +36,7 @@ const MIN_CHUNK: usize = 16;
 /// (Small in unit tests, so that they exercise merges in the middle of a layer.)
 const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 18 };
 /// Layers narrower than this are expanded by one thread until the workers have started.
-const PARALLEL_LAYER: usize = 4 * MIN_CHUNK;
+const PARALLEL_LAYER: usize = 16 * MIN_CHUNK;
 /// Chunks per worker between two limit checks.
 const CHUNKS_PER_BATCH: usize = 4;
 
@@ -128,6 +130,24 @@ impl<S> Shard<S> {
         }
         self.incoming = incoming;
     }
+}
+
+/// The pool of `workers` threads, started once per process and kept: starting threads costs
+/// about a millisecond, more than many small searches (`--kernel all` runs several).
+fn worker_pool(workers: usize) -> Option<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().ok()?;
+    if let Some(pool) = pools.get(&workers) {
+        return Some(Arc::clone(pool));
+    }
+    let pool = Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .build()
+            .ok()?,
+    );
+    pools.insert(workers, Arc::clone(&pool));
+    Some(pool)
 }
 
 /// Merges every shard's waiting successors, in parallel when there is a pool.
@@ -258,9 +278,8 @@ pub(crate) fn run<M: Model>(
     reduce: bool,
     budget: &mut Budget<'_>,
 ) -> BfsRun<M::State> {
-    // Workers start with the first layer wide enough to share: starting threads costs about
-    // a millisecond, more than a whole small search.
-    let mut pool: Option<rayon::ThreadPool> = None;
+    // Workers join with the first layer wide enough to share.
+    let mut pool: Option<Arc<rayon::ThreadPool>> = None;
     let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
     let mut run = BfsRun {
         terminals: Vec::new(),
@@ -303,10 +322,7 @@ pub(crate) fn run<M: Model>(
         run.max_depth = depth;
         let layer_len = layers.iter().map(Vec::len).sum();
         if workers > 1 && pool.is_none() && layer_len >= PARALLEL_LAYER {
-            pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(workers)
-                .build()
-                .ok();
+            pool = worker_pool(workers);
         }
         let chunks = split_into_chunks(&layers, chunk_size(layer_len, workers));
         let mut buffered = 0u64;
@@ -345,7 +361,7 @@ pub(crate) fn run<M: Model>(
             // Merging as soon as enough successors wait bounds the memory they take; the
             // shards' tables persist across merges of the same layer.
             if buffered >= MERGE_EVERY {
-                merge_all(&mut shards, pool.as_ref());
+                merge_all(&mut shards, pool.as_deref());
                 buffered = 0;
                 run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
             }
@@ -360,7 +376,7 @@ pub(crate) fn run<M: Model>(
                 break;
             }
         }
-        merge_all(&mut shards, pool.as_ref());
+        merge_all(&mut shards, pool.as_deref());
         for layer in layers.iter_mut() {
             layer.clear();
         }
