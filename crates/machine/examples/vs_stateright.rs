@@ -18,6 +18,10 @@ use mmlab_mm::KernelConfig;
 use stateright::{Checker, Model, Property};
 use std::time::Instant;
 
+/// The allocator `mmlab` itself uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A model of ours seen through stateright's `Model`: an action is a thread id.
 struct Stateright<M>(M);
 
