@@ -35,7 +35,7 @@ const MIN_CHUNK: usize = 16;
 /// Successors buffered before they are merged (bounds the memory of a wide layer).
 /// (Small in unit tests, so that they exercise merges in the middle of a layer.)
 const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 18 };
-/// Layers narrower than this are expanded by one thread until the workers have started.
+/// Layers narrower than this are expanded and merged by one thread.
 const PARALLEL_LAYER: usize = 16 * MIN_CHUNK;
 /// Chunks per worker between two limit checks.
 const CHUNKS_PER_BATCH: usize = 4;
@@ -278,7 +278,9 @@ pub(crate) fn run<M: Model>(
     reduce: bool,
     budget: &mut Budget<'_>,
 ) -> BfsRun<M::State> {
-    // Workers join with the first layer wide enough to share.
+    // Workers take the layers wide enough to share: waking them and waiting for them costs
+    // tens of microseconds per layer, more than a narrow layer's work. They start with the
+    // first such layer, so that a small search does not start threads at all.
     let mut pool: Option<Arc<rayon::ThreadPool>> = None;
     let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
     let mut run = BfsRun {
@@ -321,10 +323,13 @@ pub(crate) fn run<M: Model>(
         }
         run.max_depth = depth;
         let layer_len = layers.iter().map(Vec::len).sum();
-        if workers > 1 && pool.is_none() && layer_len >= PARALLEL_LAYER {
+        let wide = workers > 1 && layer_len >= PARALLEL_LAYER;
+        if wide && pool.is_none() {
             pool = worker_pool(workers);
         }
-        let chunks = split_into_chunks(&layers, chunk_size(layer_len, workers));
+        let layer_pool = pool.as_deref().filter(|_| wide);
+        let sharing = if layer_pool.is_some() { workers } else { 1 };
+        let chunks = split_into_chunks(&layers, chunk_size(layer_len, sharing));
         let mut buffered = 0u64;
         let mut stop = false;
         let batches = chunks.chunks(chunks_per_batch).count();
@@ -342,7 +347,7 @@ pub(crate) fn run<M: Model>(
             let expand = |(chunk, buckets): (&Vec<&[Entry<M::State>]>, _)| {
                 expand_chunk(model, chunk, reduce, buckets)
             };
-            let outs: Vec<ChunkOut<M::State>> = match &pool {
+            let outs: Vec<ChunkOut<M::State>> = match layer_pool {
                 Some(pool) => pool.install(|| batch.par_iter().zip(buffers).map(expand).collect()),
                 None => batch.iter().zip(buffers).map(expand).collect(),
             };
@@ -361,7 +366,7 @@ pub(crate) fn run<M: Model>(
             // Merging as soon as enough successors wait bounds the memory they take; the
             // shards' tables persist across merges of the same layer.
             if buffered >= MERGE_EVERY {
-                merge_all(&mut shards, pool.as_deref());
+                merge_all(&mut shards, layer_pool);
                 buffered = 0;
                 run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
             }
@@ -376,7 +381,7 @@ pub(crate) fn run<M: Model>(
                 break;
             }
         }
-        merge_all(&mut shards, pool.as_deref());
+        merge_all(&mut shards, layer_pool);
         for layer in layers.iter_mut() {
             layer.clear();
         }
