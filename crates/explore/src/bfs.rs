@@ -421,4 +421,23 @@ mod tests {
         assert_eq!(key(Config::default()), reference);
         assert_eq!(key(Config::default().workers(2)), reference);
     }
+
+    #[test]
+    fn layers_shared_by_two_workers_give_the_same_results() {
+        let model = crate::toy::Program::counter(3, 6);
+        let key = |c: Config| {
+            let r = explore(&model, &c).expect("explorable");
+            assert!(r.complete && r.executions_exact);
+            let t: Vec<_> = r
+                .terminals
+                .iter()
+                .map(|t| (t.state.clone(), t.executions, t.witness.clone()))
+                .collect();
+            (r.distinct_states, r.transitions, t)
+        };
+        let one = key(Config::default());
+        // Wide enough that some layers are expanded and merged by both workers.
+        assert!(one.0 as usize > 16 * super::PARALLEL_LAYER, "{}", one.0);
+        assert_eq!(key(Config::default().workers(2)), one);
+    }
 }
