@@ -431,7 +431,7 @@ mod tests {
             let t: Vec<_> = r
                 .terminals
                 .iter()
-                .map(|t| (t.state.clone(), t.executions, t.witness.clone()))
+                .map(|t| (t.state, t.executions, t.witness.clone()))
                 .collect();
             (r.distinct_states, r.transitions, t)
         };
