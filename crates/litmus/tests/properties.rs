@@ -331,7 +331,9 @@ fn build(raw: &RawTest) -> Test {
         mappings: Vec::new(),
     };
     for (i, (kind, base, s)) in raw.objects.iter().enumerate() {
-        let name = format!("{base}{i}");
+        // Objects end in `o<i>`, mappings in `m<i>`: the last letter before the index tells
+        // them apart whatever the random base is (`__m` + `0` once collided with `_` + `_m0`).
+        let name = format!("{base}o{i}");
         let exportable: Vec<&String> = scope
             .objects
             .iter()
