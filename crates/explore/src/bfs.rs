@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn layers_shared_by_two_workers_give_the_same_results() {
-        let model = crate::toy::Program::counter(3, 6);
+        let model = crate::toy::Program::counter(3, 3);
         let key = |c: Config| {
             let r = explore(&model, &c).expect("explorable");
             assert!(r.complete && r.executions_exact);
