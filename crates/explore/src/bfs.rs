@@ -19,6 +19,7 @@
 //! reveals a cycle); it is flagged as `nonuniform` and the caller recounts exactly.
 
 use crate::config::Budget;
+use crate::dfs::Searched;
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::por::successor_sleep;
 use crate::visited::{shard_of, FingerprintSet, FpTable, SHARDS};
@@ -185,6 +186,21 @@ fn chunk_size(layer: usize, workers: usize) -> usize {
         CHUNK
     } else {
         (layer / (workers * CHUNKS_PER_BATCH)).clamp(MIN_CHUNK, CHUNK)
+    }
+}
+
+impl<S> BfsRun<S> {
+    /// The run as a search result; a breadth-first search finds no cycles.
+    pub(crate) fn searched(self, counts_exact: bool) -> Searched<S> {
+        Searched {
+            terminals: self.terminals,
+            transitions: self.transitions,
+            distinct: self.distinct,
+            max_depth: self.max_depth,
+            visited_bytes: self.visited_bytes,
+            cycle: None,
+            counts_exact,
+        }
     }
 }
 
@@ -400,22 +416,25 @@ pub(crate) fn run<M: Model>(
 
 #[cfg(test)]
 mod tests {
-    use crate::toy::Program;
-    use crate::{explore, Config};
+    use crate::toy::{Program, ProgramState};
+    use crate::{explore, Config, Execution};
+
+    /// Everything a complete search reports that must not depend on how it was run.
+    fn outcome(model: &Program, c: Config) -> (u64, u64, Vec<(ProgramState, u128, Execution)>) {
+        let r = explore(model, &c).expect("explorable");
+        assert!(r.complete && r.executions_exact);
+        let t = r
+            .terminals
+            .iter()
+            .map(|t| (t.state, t.executions, t.witness.clone()))
+            .collect();
+        (r.distinct_states, r.transitions, t)
+    }
 
     #[test]
     fn merges_within_a_layer_give_the_same_results() {
         let model = Program::mixed(3, 5, 2);
-        let key = |c: Config| {
-            let r = explore(&model, &c).expect("explorable");
-            assert!(r.complete && r.executions_exact);
-            let t: Vec<_> = r
-                .terminals
-                .iter()
-                .map(|t| (t.state, t.executions, t.witness.clone()))
-                .collect();
-            (r.distinct_states, r.transitions, t)
-        };
+        let key = |c: Config| outcome(&model, c);
         let reference = key(Config::default().depth_first());
         assert!(reference.0 > 1000);
         assert_eq!(key(Config::default()), reference);
@@ -424,17 +443,8 @@ mod tests {
 
     #[test]
     fn layers_shared_by_two_workers_give_the_same_results() {
-        let model = crate::toy::Program::counter(3, 3);
-        let key = |c: Config| {
-            let r = explore(&model, &c).expect("explorable");
-            assert!(r.complete && r.executions_exact);
-            let t: Vec<_> = r
-                .terminals
-                .iter()
-                .map(|t| (t.state, t.executions, t.witness.clone()))
-                .collect();
-            (r.distinct_states, r.transitions, t)
-        };
+        let model = Program::counter(3, 3);
+        let key = |c: Config| outcome(&model, c);
         let one = key(Config::default());
         // Wide enough that some layers are expanded and merged by both workers.
         assert!(one.0 as usize > 16 * super::PARALLEL_LAYER, "{}", one.0);

@@ -35,7 +35,9 @@ struct Frame<S> {
     any_enabled: bool,
 }
 
-pub(crate) struct DfsRun<S> {
+/// What a search found, before it becomes the public report (breadth-first searches convert
+/// theirs with [`crate::bfs::BfsRun::searched`]).
+pub(crate) struct Searched<S> {
     pub terminals: Vec<FoundTerminal<S>>,
     pub transitions: u64,
     pub distinct: u64,
@@ -56,7 +58,7 @@ fn path_witness(init: u32, via: &[u8], extra: Option<u8>) -> Witness {
     }
 }
 
-pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> DfsRun<M::State> {
+pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::State> {
     let threads = model.threads();
     let inits = model.init_states();
     let mut table: FpTable<Node> = FpTable::new();
@@ -130,7 +132,7 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> DfsRun<M::Sta
         }
     }
     let stopped = budget.stopped.is_some();
-    let mut run = DfsRun {
+    let mut run = Searched {
         terminals,
         transitions,
         distinct: table.len() as u64,
@@ -151,7 +153,7 @@ fn count_topologically<M: Model>(
     model: &M,
     inits: &[M::State],
     table: &mut FpTable<Node>,
-    run: &mut DfsRun<M::State>,
+    run: &mut Searched<M::State>,
     budget: &mut Budget<'_>,
 ) {
     struct Pending {

@@ -82,7 +82,7 @@ pub use modular::{explore_modular, Modular, ModularExploration, ModularStats};
 pub use report::{Execution, Exploration, Progress, StopReason, Terminal};
 pub use witness::MAX_THREADS;
 
-use bfs::FoundTerminal;
+use dfs::Searched;
 use fingerprint::{birthday_collision_probability, tlc_collision_probability, Fingerprint};
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -174,17 +174,7 @@ pub fn explore<M: Model>(
                     // complete and unreduced: its terminal set and witnesses are exact, only
                     // its counts are not.
                     budget.stopped = None;
-                    return Ok(finish(
-                        &budget,
-                        run.terminals,
-                        run.transitions,
-                        run.distinct,
-                        run.max_depth,
-                        run.visited_bytes,
-                        None,
-                        false,
-                        false,
-                    ));
+                    return Ok(finish(&budget, run.searched(false), false));
                 }
                 if !dag.counts_exact {
                     // Breadth-first witnesses are minimal even when counts are not; prefer them
@@ -200,66 +190,34 @@ pub fn explore<M: Model>(
                         }
                     }
                 }
-                let exact = dag.counts_exact;
-                finish(
-                    &budget,
-                    dag.terminals,
-                    dag.transitions,
-                    dag.distinct,
-                    dag.max_depth.max(run.max_depth),
-                    dag.visited_bytes.max(run.visited_bytes),
-                    dag.cycle,
-                    exact,
-                    false,
-                )
+                dag.max_depth = dag.max_depth.max(run.max_depth);
+                dag.visited_bytes = dag.visited_bytes.max(run.visited_bytes);
+                finish(&budget, dag, false)
             } else {
                 let exact = !reduce && !run.nonuniform;
-                finish(
-                    &budget,
-                    run.terminals,
-                    run.transitions,
-                    run.distinct,
-                    run.max_depth,
-                    run.visited_bytes,
-                    None,
-                    exact,
-                    reduce,
-                )
+                finish(&budget, run.searched(exact), reduce)
             }
         }
         Search::DepthFirst => {
             let dag = dfs::run(model, &mut budget);
-            let exact = dag.counts_exact;
-            finish(
-                &budget,
-                dag.terminals,
-                dag.transitions,
-                dag.distinct,
-                dag.max_depth,
-                dag.visited_bytes,
-                dag.cycle,
-                exact,
-                false,
-            )
+            finish(&budget, dag, false)
         }
     };
     Ok(result)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn finish<S>(
-    budget: &config::Budget<'_>,
-    found: Vec<FoundTerminal<S>>,
-    transitions: u64,
-    distinct: u64,
-    max_depth: usize,
-    visited_bytes: usize,
-    cycle: Option<witness::Witness>,
-    counts_exact: bool,
-    reduced: bool,
-) -> Exploration<S> {
+fn finish<S>(budget: &config::Budget<'_>, found: Searched<S>, reduced: bool) -> Exploration<S> {
+    let Searched {
+        terminals,
+        transitions,
+        distinct,
+        max_depth,
+        visited_bytes,
+        cycle,
+        counts_exact,
+    } = found;
     let elapsed = budget.start.elapsed();
-    let mut terminals: Vec<(witness::Witness, Terminal<S>)> = found
+    let mut terminals: Vec<(witness::Witness, Terminal<S>)> = terminals
         .into_iter()
         .map(|t| {
             let witness = Execution::from(&t.witness);
