@@ -35,19 +35,6 @@ impl<T: Hash> Shared<T> {
             .hash
             .get_or_init(|| foldhash::quality::FixedState::with_seed(SEED).hash_one(&self.0.value))
     }
-
-    /// The value's hash, computed once per copy-on-write version (keys the machine's step
-    /// memo; equal values have equal hashes).
-    pub fn hash_u64(&self) -> u64 {
-        self.cached_hash()
-    }
-}
-
-impl<T> Shared<T> {
-    /// Whether both are the same version (not merely equal values).
-    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        Arc::ptr_eq(&a.0, &b.0)
-    }
 }
 
 const SEED: u64 = 0x6d6d_6c61_625f_7368; // "mmlab_sh"
