@@ -25,6 +25,9 @@ use std::sync::Mutex;
 pub trait Modular: Sync {
     type Shared: Clone + Hash + Eq + Send + Sync + Debug;
     type Local: Clone + Hash + Eq + Send + Sync + Debug;
+    /// Whatever the model keeps to let the shared parts it hands out share their own
+    /// sub-parts (`()` if nothing); the explorer makes one per search.
+    type Parts: Default + Sync;
 
     /// Initial states: the shared part and one local part per thread.
     fn init_states(&self) -> Vec<(Self::Shared, Vec<Self::Local>)>;
@@ -36,6 +39,11 @@ pub trait Modular: Sync {
 
     /// `thread`'s next step (only called when enabled). Must read nothing but its arguments.
     fn step(&self, shared: &mut Self::Shared, local: &mut Self::Local, thread: usize);
+
+    /// Called on every shared part before the explorer looks it up to store it: the model may
+    /// replace sub-parts by equal ones kept in `parts` (hash-consing), which saves memory and
+    /// makes comparisons cheap. It must leave the value equal to what it was.
+    fn share_parts(&self, _parts: &Self::Parts, _shared: &mut Self::Shared) {}
 
     /// Applied to a state in which no thread is enabled, before it counts as terminal (what
     /// the system does once everything stopped). The default does nothing.
@@ -154,6 +162,7 @@ pub struct ModularStats {
 /// A [`Modular`] model seen as a plain [`Model`] over [`Packed`] states.
 pub struct Interned<'m, M: Modular> {
     model: &'m M,
+    parts: M::Parts,
     shared: Arena<M::Shared>,
     locals: Arena<M::Local>,
     steps: Sharded<StepKey, (usize, usize)>,
@@ -163,6 +172,7 @@ impl<'m, M: Modular> Interned<'m, M> {
     pub fn new(model: &'m M) -> Self {
         Interned {
             model,
+            parts: M::Parts::default(),
             shared: Arena::new(),
             locals: Arena::new(),
             steps: sharded(),
@@ -203,9 +213,14 @@ impl<'m, M: Modular> Interned<'m, M> {
         let mut shared = self.shared.get(key.shared)?.clone();
         let mut local = self.locals.get(key.local)?.clone();
         self.model.step(&mut shared, &mut local, key.thread);
-        let ids = (self.shared.intern(shared), self.locals.intern(local));
+        let ids = (self.intern_shared(shared), self.locals.intern(local));
         shard.lock().ok()?.insert(key, ids);
         Some(ids)
+    }
+
+    fn intern_shared(&self, mut shared: M::Shared) -> usize {
+        self.model.share_parts(&self.parts, &mut shared);
+        self.shared.intern(shared)
     }
 
     fn local_enabled(&self, shared: &M::Shared, p: &Packed, thread: usize) -> bool {
@@ -224,7 +239,7 @@ impl<M: Modular> Model for Interned<'_, M> {
             .init_states()
             .into_iter()
             .map(|(shared, locals)| Packed {
-                shared: self.shared.intern(shared),
+                shared: self.intern_shared(shared),
                 locals: locals.into_iter().map(|l| self.locals.intern(l)).collect(),
             })
             .collect()
@@ -266,7 +281,7 @@ impl<M: Modular> Model for Interned<'_, M> {
                 .filter_map(|&id| self.locals.get(id))
                 .collect();
             self.model.settle(&mut settled, &locals);
-            next.shared = self.shared.intern(settled);
+            next.shared = self.intern_shared(settled);
         }
         next
     }
@@ -317,6 +332,7 @@ mod tests {
     impl Modular for Race {
         type Shared = u8;
         type Local = Local;
+        type Parts = ();
         fn init_states(&self) -> Vec<(u8, Vec<Local>)> {
             let local = |t| Local {
                 pc: if t < self.first_active {

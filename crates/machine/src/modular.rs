@@ -6,10 +6,12 @@ use crate::build::Machine;
 use crate::state::ThreadState;
 use mmlab_drivers::Model as Kernel;
 use mmlab_explore::Modular;
+use mmlab_mm::KernelParts;
 
 impl Modular for Machine {
     type Shared = Kernel;
     type Local = ThreadState;
+    type Parts = KernelParts<mmlab_drivers::Drivers>;
 
     fn init_states(&self) -> Vec<(Kernel, Vec<ThreadState>)> {
         vec![(self.init.kernel.clone(), self.init.threads.clone())]
@@ -25,6 +27,10 @@ impl Modular for Machine {
 
     fn step(&self, kernel: &mut Kernel, t: &mut ThreadState, thread: usize) {
         self.step_thread(kernel, t, thread)
+    }
+
+    fn share_parts(&self, parts: &Self::Parts, kernel: &mut Kernel) {
+        kernel.share_parts(parts)
     }
 
     fn settle(&self, kernel: &mut Kernel, threads: &[&ThreadState]) {

@@ -1,18 +1,22 @@
 //! The whole modelled system as one value: physical memory, one mm (vmas and page tables),
 //! the memory objects, GUP references held by callers, device state, and the events seen.
 
+use crate::arch::x86::pgtable::Entry;
 use crate::arch::x86::pgtable::Level;
 use crate::events::{Event, EventRecord, EventSet};
 use crate::include::linux::mm_types::{FaultInfo, ObjId, Pfn, VmFault, Vma};
 use crate::mm::gup::Hold;
 use crate::mm::memremap::PgMap;
 use crate::mm::object::Backing;
+use crate::mm::page_alloc::Frame;
 use crate::mm::page_alloc::PhysMem;
 use crate::mm::pgtable::PageTables;
-use crate::shared::Shared;
+use crate::runs::Runs;
+use crate::shared::{PartTable, Shared};
 use crate::trace::Tracer;
 use crate::version::{ChangePoint, KernelConfig};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
 
@@ -91,7 +95,33 @@ pub struct Kernel<D> {
     pub trace: Tracer,
 }
 
+/// Tables that store each distinct part of the kernels kept by a search once
+/// ([`Kernel::share_parts`]).
+#[derive(Default)]
+pub struct KernelParts<D> {
+    frames: PartTable<Runs<Frame>>,
+    vmas: PartTable<Vec<Vma>>,
+    page_tables: PartTable<BTreeMap<u64, Entry>>,
+    objects: PartTable<Vec<Backing>>,
+    holds: PartTable<Vec<Hold>>,
+    pgmaps: PartTable<Vec<PgMap>>,
+    devices: PartTable<D>,
+}
+
 impl<D: Devices> Kernel<D> {
+    /// Makes every part of this kernel the part of equal value in `parts`. The kernel stays
+    /// equal to what it was; kernels sharing their parts take less memory and compare by
+    /// pointers.
+    pub fn share_parts(&mut self, parts: &KernelParts<D>) {
+        self.mem.share_in(&parts.frames);
+        self.vmas.share_in(&parts.vmas);
+        self.pt.share_in(&parts.page_tables);
+        self.objects.share_in(&parts.objects);
+        self.holds.share_in(&parts.holds);
+        self.pgmaps.share_in(&parts.pgmaps);
+        self.devices.share_in(&parts.devices);
+    }
+
     pub fn new(cfg: KernelConfig) -> Self {
         Kernel {
             cfg,

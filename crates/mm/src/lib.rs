@@ -29,5 +29,5 @@ pub use arch::x86::pgtable::{Entry, Level, PageTableFlags};
 pub use events::{Event, EventSet};
 pub use include::errno::Errno;
 pub use include::linux::mm_types::{ObjId, Pfn, VmFlags, Vma};
-pub use kernel::{Devices, Kernel, NoDevices, ThpMode};
+pub use kernel::{Devices, Kernel, KernelParts, NoDevices, ThpMode};
 pub use version::{ChangePoint, KernelConfig, Release};

@@ -2,18 +2,39 @@
 //! pointers, not the parts an operation did not touch, and hashing a state (which the
 //! explorer does for every successor) reads one cached number per untouched part. Equality
 //! and hashing mean exactly what they mean for `T`: the cache is only an acceleration.
+//!
+//! A [`PartTable`] stores equal parts once (hash-consing): states kept by a search share every
+//! part they have in common, however each was reached, and comparing two such states is a
+//! pointer comparison per part.
 
 use serde::{Serialize, Serializer};
+use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
-#[derive(Clone)]
 struct Inner<T> {
     value: T,
     hash: OnceLock<u64>,
+    /// The [`PartTable`] holding this very allocation as its part for the value, if any
+    /// (0: none), so that sharing an already shared part costs one load.
+    table: AtomicU32,
 }
+
+/// A copy is a new allocation: no table holds it.
+impl<T: Clone> Clone for Inner<T> {
+    fn clone(&self) -> Self {
+        Inner {
+            value: self.value.clone(),
+            hash: self.hash.clone(),
+            table: AtomicU32::new(NO_TABLE),
+        }
+    }
+}
+
+const NO_TABLE: u32 = 0;
 
 /// A copy-on-write, hash-caching wrapper.
 pub struct Shared<T>(Arc<Inner<T>>);
@@ -23,6 +44,7 @@ impl<T> Shared<T> {
         Shared(Arc::new(Inner {
             value,
             hash: OnceLock::new(),
+            table: AtomicU32::new(NO_TABLE),
         }))
     }
 }
@@ -56,6 +78,7 @@ impl<T: Clone> DerefMut for Shared<T> {
     fn deref_mut(&mut self) -> &mut T {
         let inner = Arc::make_mut(&mut self.0);
         inner.hash = OnceLock::new();
+        *inner.table.get_mut() = NO_TABLE;
         &mut inner.value
     }
 }
@@ -101,6 +124,69 @@ impl<T: Serialize> Serialize for Shared<T> {
     }
 }
 
+/// Lock shards of a [`PartTable`], so that two workers rarely wait for each other.
+const PART_SHARDS: usize = 16;
+
+type PartMap<T> = HashMap<u64, Shared<T>, foldhash::fast::FixedState>;
+
+/// One stored part per distinct value of `T` (by hash; see [`Shared::share_in`]). Parts stay
+/// alive as long as the table.
+pub struct PartTable<T> {
+    id: u32,
+    shards: Box<[Mutex<PartMap<T>>]>,
+}
+
+impl<T> Default for PartTable<T> {
+    fn default() -> Self {
+        static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+        PartTable {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed).max(1),
+            shards: (0..PART_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+impl<T> PartTable<T> {
+    /// Distinct parts stored.
+    pub fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .filter_map(|s| s.lock().ok().map(|m| m.len()))
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T: Hash + Eq> Shared<T> {
+    /// Replaces this part by `table`'s part of equal value, or makes it that part. Values are
+    /// compared whole, so the state means exactly what it meant; a value whose hash another
+    /// value already holds in the table (a 64-bit collision) simply stays unshared.
+    pub fn share_in(&mut self, table: &PartTable<T>) {
+        if self.0.table.load(Ordering::Relaxed) == table.id {
+            return;
+        }
+        let hash = self.cached_hash();
+        let Ok(mut parts) = table.shards[hash as usize % PART_SHARDS].lock() else {
+            return; // poisoned by a panic elsewhere: leave the part unshared
+        };
+        match parts.entry(hash) {
+            Entry::Occupied(stored) => {
+                let stored = stored.get();
+                if Arc::ptr_eq(&stored.0, &self.0) || stored.0.value == self.0.value {
+                    *self = stored.clone();
+                }
+            }
+            Entry::Vacant(slot) => {
+                self.0.table.store(table.id, Ordering::Relaxed);
+                slot.insert(self.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +210,31 @@ mod tests {
         c.pop();
         assert_eq!(hash(&a), hash(&c));
         assert_eq!(a, c);
+    }
+
+    #[test]
+    fn a_table_keeps_one_part_per_value() {
+        let table = PartTable::default();
+        let mut a = Shared::new(vec![1, 2]);
+        let mut b = Shared::new(vec![1, 2]);
+        let mut c = Shared::new(vec![3]);
+        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        for part in [&mut a, &mut b, &mut c] {
+            part.share_in(&table);
+        }
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        assert_eq!(table.len(), 2);
+        // A write copies the part; the copy is no longer the table's.
+        b.push(3);
+        assert_eq!(*a, vec![1, 2]);
+        b.pop();
+        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        b.share_in(&table);
+        assert!(Arc::ptr_eq(&a.0, &b.0));
+        // Another table does not take the first one's parts as its own.
+        let other = PartTable::default();
+        a.share_in(&other);
+        assert_eq!(other.len(), 1);
     }
 }

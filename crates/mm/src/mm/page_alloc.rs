@@ -15,7 +15,7 @@ use crate::events::Event;
 use crate::include::linux::mm_types::{ObjId, Pfn};
 use crate::kernel::{Devices, Kernel};
 use crate::runs::Runs;
-use crate::shared::Shared;
+use crate::shared::{PartTable, Shared};
 use serde::Serialize;
 
 pub const KERNEL_START: Pfn = Pfn(0x100);
@@ -122,6 +122,18 @@ pub struct PhysMem {
 }
 
 impl PhysMem {
+    /// Shares each memory range's frames with equal ones in `table`.
+    pub fn share_in(&mut self, table: &PartTable<Runs<Frame>>) {
+        for runs in [
+            &mut self.kernel,
+            &mut self.ram,
+            &mut self.devmem,
+            &mut self.iomem,
+        ] {
+            runs.share_in(table);
+        }
+    }
+
     /// Memory as it is after boot: RAM free, the zero page reserved.
     pub fn boot() -> Self {
         let reserved = Frame {

@@ -4,7 +4,7 @@
 
 use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags, PMD_SIZE, PUD_SIZE};
 use crate::include::linux::mm_types::Pfn;
-use crate::shared::Shared;
+use crate::shared::{PartTable, Shared};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -28,6 +28,13 @@ fn table_entry(id: u64) -> Entry {
 }
 
 impl PageTables {
+    /// Shares each level's entries with equal ones in `table`.
+    pub fn share_in(&mut self, table: &PartTable<BTreeMap<u64, Entry>>) {
+        for level in [&mut self.pud, &mut self.pmd, &mut self.pte] {
+            level.share_in(table);
+        }
+    }
+
     fn map(&self, level: Level) -> &BTreeMap<u64, Entry> {
         match level {
             Level::Pud => &self.pud,
