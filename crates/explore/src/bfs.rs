@@ -248,17 +248,9 @@ fn expand_chunk<M: Model>(
         transitions: 0,
     };
     for e in chunk.iter().flat_map(|c| c.iter()) {
-        let mut any_enabled = false;
         let mut explored = 0u64;
-        for t in 0..threads {
-            if !model.enabled(&e.state, t) {
-                continue;
-            }
-            any_enabled = true;
-            if reduce && e.sleep & (1 << t) != 0 {
-                continue;
-            }
-            let next = model.step(&e.state, t);
+        let skip = if reduce { e.sleep } else { 0 };
+        let any_enabled = model.successors(&e.state, skip, &mut |t, next| {
             out.transitions += 1;
             let fp = fingerprint(&next);
             let sleep = if reduce {
@@ -275,7 +267,7 @@ fn expand_chunk<M: Model>(
                 sleep,
                 witness: e.candidates.extend_best(t as u8),
             });
-        }
+        });
         if !any_enabled {
             out.terminals.push(FoundTerminal {
                 fp: e.fp,

@@ -109,6 +109,31 @@ pub trait Model: Sync {
     /// The state after `thread` takes its next step. Only called when `enabled`.
     fn step(&self, state: &Self::State, thread: usize) -> Self::State;
 
+    /// Calls `each` with every thread enabled in `state` that `skip` does not contain (thread
+    /// `t` is bit `t`; threads from 64 up are never skipped) and the state after its step, in
+    /// increasing thread order. Returns whether any thread is enabled, skipped or not.
+    ///
+    /// The default asks [`Model::enabled`] and [`Model::step`] thread by thread; a model that
+    /// can produce a state's successors together more cheaply overrides it.
+    fn successors(
+        &self,
+        state: &Self::State,
+        skip: u64,
+        each: &mut dyn FnMut(usize, Self::State),
+    ) -> bool {
+        let mut any_enabled = false;
+        for t in 0..self.threads() {
+            if !self.enabled(state, t) {
+                continue;
+            }
+            any_enabled = true;
+            if !skipped(skip, t) {
+                each(t, self.step(state, t));
+            }
+        }
+        any_enabled
+    }
+
     /// Whether the steps that `a` and `b` would take next in `state` commute and neither
     /// disables the other (used by partial-order reduction). `false` is always safe.
     fn independent(&self, _state: &Self::State, _a: usize, _b: usize) -> bool {
@@ -119,6 +144,12 @@ pub trait Model: Sync {
     fn thread_label(&self, thread: usize) -> String {
         format!("T{thread}")
     }
+}
+
+/// Whether `thread` is in the set `skip` of [`Model::successors`].
+#[inline]
+pub fn skipped(skip: u64, thread: usize) -> bool {
+    thread < 64 && skip & (1 << thread) != 0
 }
 
 /// Why a model cannot be explored at all.

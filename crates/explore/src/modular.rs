@@ -14,7 +14,7 @@
 //! get the same ids exactly when they are equal, and a remembered step is the step. The price is
 //! memory: every distinct part reached is kept until the search ends ([`ModularStats`]).
 
-use crate::{explore, Config, Exploration, ExploreError, Model};
+use crate::{explore, skipped, Config, Exploration, ExploreError, Model};
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -147,6 +147,9 @@ struct StepKey {
     thread: usize,
 }
 
+/// The shared and local ids a step leads to.
+type StepIds = (usize, usize);
+
 /// What the interned tables held at the end of a search.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ModularStats {
@@ -165,7 +168,7 @@ pub struct Interned<'m, M: Modular> {
     parts: M::Parts,
     shared: Arena<M::Shared>,
     locals: Arena<M::Local>,
-    steps: Sharded<StepKey, (usize, usize)>,
+    steps: Sharded<StepKey, StepIds>,
 }
 
 impl<'m, M: Modular> Interned<'m, M> {
@@ -204,18 +207,53 @@ impl<'m, M: Modular> Interned<'m, M> {
         }
     }
 
+    /// The step table's shard for steps from shared part `shared`: all of a state's steps
+    /// are in one shard, so [`Model::successors`] looks them up under one lock.
+    fn step_shard(&self, shared: usize) -> &Mutex<HashMap<StepKey, StepIds, Hasher>> {
+        &self.steps[shared % SHARDS].0
+    }
+
     /// The shared and local ids after the step `key`.
-    fn step_ids(&self, key: StepKey) -> Option<(usize, usize)> {
-        let shard = shard(&self.steps, hash_of(&key));
-        if let Some(&known) = shard.lock().ok()?.get(&key) {
-            return Some(known);
+    fn step_ids(&self, key: StepKey) -> Option<StepIds> {
+        let known = self.step_shard(key.shared).lock().ok()?.get(&key).copied();
+        match known {
+            Some(ids) => Some(ids),
+            None => self.run_step(key),
         }
+    }
+
+    /// Runs the step `key` in the model and remembers its outcome.
+    fn run_step(&self, key: StepKey) -> Option<StepIds> {
         let mut shared = self.shared.get(key.shared)?.clone();
         let mut local = self.locals.get(key.local)?.clone();
         self.model.step(&mut shared, &mut local, key.thread);
         let ids = (self.intern_shared(shared), self.locals.intern(local));
-        shard.lock().ok()?.insert(key, ids);
+        self.step_shard(key.shared).lock().ok()?.insert(key, ids);
         Some(ids)
+    }
+
+    /// The state after `thread` of `p` stepped to the parts `ids`, settled if that stopped
+    /// every thread.
+    fn successor(&self, p: &Packed, thread: usize, (shared, local): StepIds) -> Packed {
+        let mut next = p.clone();
+        next.shared = shared;
+        if let Some(l) = next.locals.get_mut(thread) {
+            *l = local;
+        }
+        let Some(s) = self.shared.get(shared) else {
+            return next;
+        };
+        if (0..next.locals.len()).all(|t| !self.local_enabled(s, &next, t)) {
+            let mut settled = s.clone();
+            let locals: Vec<&M::Local> = next
+                .locals
+                .iter()
+                .filter_map(|&id| self.locals.get(id))
+                .collect();
+            self.model.settle(&mut settled, &locals);
+            next.shared = self.intern_shared(settled);
+        }
+        next
     }
 
     fn intern_shared(&self, mut shared: M::Shared) -> usize {
@@ -256,34 +294,53 @@ impl<M: Modular> Model for Interned<'_, M> {
     }
 
     fn step(&self, p: &Packed, thread: usize) -> Packed {
-        let mut next = p.clone();
         let Some(&local) = p.locals.get(thread) else {
-            return next;
+            return p.clone();
         };
         let key = StepKey {
             shared: p.shared,
             local,
             thread,
         };
-        let Some((shared, local)) = self.step_ids(key) else {
-            return next;
-        };
-        next.shared = shared;
-        next.locals[thread] = local;
-        let Some(s) = self.shared.get(shared) else {
-            return next;
-        };
-        if (0..next.locals.len()).all(|t| !self.local_enabled(s, &next, t)) {
-            let mut settled = s.clone();
-            let locals: Vec<&M::Local> = next
-                .locals
-                .iter()
-                .filter_map(|&id| self.locals.get(id))
-                .collect();
-            self.model.settle(&mut settled, &locals);
-            next.shared = self.intern_shared(settled);
+        match self.step_ids(key) {
+            Some(ids) => self.successor(p, thread, ids),
+            None => p.clone(),
         }
-        next
+    }
+
+    /// Looks up all of the state's remembered steps under one lock, then runs the others.
+    fn successors(&self, p: &Packed, skip: u64, each: &mut dyn FnMut(usize, Packed)) -> bool {
+        let Some(shared) = self.shared.get(p.shared) else {
+            return false;
+        };
+        let mut any_enabled = false;
+        let mut steps: SmallVec<[(StepKey, Option<StepIds>); 8]> = SmallVec::new();
+        {
+            let Ok(table) = self.step_shard(p.shared).lock() else {
+                return false;
+            };
+            for (thread, &local) in p.locals.iter().enumerate() {
+                let enabled = self
+                    .locals
+                    .get(local)
+                    .is_some_and(|l| self.model.enabled(shared, l, thread));
+                any_enabled |= enabled;
+                if enabled && !skipped(skip, thread) {
+                    let key = StepKey {
+                        shared: p.shared,
+                        local,
+                        thread,
+                    };
+                    steps.push((key, table.get(&key).copied()));
+                }
+            }
+        }
+        for (key, known) in steps {
+            if let Some(ids) = known.or_else(|| self.run_step(key)) {
+                each(key.thread, self.successor(p, key.thread, ids));
+            }
+        }
+        any_enabled
     }
 
     fn thread_label(&self, thread: usize) -> String {

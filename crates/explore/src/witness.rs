@@ -51,7 +51,7 @@ impl PartialOrd for Witness {
 /// The candidate minimal executions reaching one state.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Candidates {
-    items: SmallVec<[Witness; 1]>,
+    items: SmallVec<[Witness; 2]>,
 }
 
 impl Candidates {

@@ -71,6 +71,10 @@ pub fn blocked(k: &Model, t: &ThreadState, next_op: Option<&Op>) -> bool {
 }
 
 fn locked_by_other(k: &Model, t: &ThreadState, op: &Op) -> bool {
+    // Most states hold no reservation lock; finding the op's object costs a vma lookup.
+    if k.resv_locked.is_empty() {
+        return false;
+    }
     let Some(obj) = fault_object(k, op) else {
         return false;
     };

@@ -12,12 +12,14 @@ use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 struct Inner<T> {
     value: T,
-    hash: OnceLock<u64>,
+    /// The value's hash once computed, else [`UNKNOWN`]. Racing computations store the same
+    /// number, so a plain atomic is enough.
+    hash: AtomicU64,
     /// The [`PartTable`] holding this very allocation as its part for the value, if any
     /// (0: none), so that sharing an already shared part costs one load.
     table: AtomicU32,
@@ -28,13 +30,14 @@ impl<T: Clone> Clone for Inner<T> {
     fn clone(&self) -> Self {
         Inner {
             value: self.value.clone(),
-            hash: self.hash.clone(),
+            hash: AtomicU64::new(self.hash.load(Ordering::Relaxed)),
             table: AtomicU32::new(NO_TABLE),
         }
     }
 }
 
 const NO_TABLE: u32 = 0;
+const UNKNOWN: u64 = 0;
 
 /// A copy-on-write, hash-caching wrapper.
 pub struct Shared<T>(Arc<Inner<T>>);
@@ -43,19 +46,32 @@ impl<T> Shared<T> {
     pub fn new(value: T) -> Self {
         Shared(Arc::new(Inner {
             value,
-            hash: OnceLock::new(),
+            hash: AtomicU64::new(UNKNOWN),
             table: AtomicU32::new(NO_TABLE),
         }))
     }
 }
 
+impl<T> Shared<T> {
+    /// The hash, if it was computed already.
+    fn known_hash(&self) -> Option<u64> {
+        Some(self.0.hash.load(Ordering::Relaxed)).filter(|&h| h != UNKNOWN)
+    }
+}
+
 impl<T: Hash> Shared<T> {
     fn cached_hash(&self) -> u64 {
-        // A fixed seed: the same value hashes the same in every run and on every worker.
-        *self
-            .0
-            .hash
-            .get_or_init(|| foldhash::quality::FixedState::with_seed(SEED).hash_one(&self.0.value))
+        let known = self.0.hash.load(Ordering::Relaxed);
+        if known != UNKNOWN {
+            return known;
+        }
+        // A fixed seed: the same value hashes the same in every run and on every worker. A
+        // hash of 0 is moved to 1, which keeps equal values' hashes equal.
+        let hash = foldhash::quality::FixedState::with_seed(SEED)
+            .hash_one(&self.0.value)
+            .max(1);
+        self.0.hash.store(hash, Ordering::Relaxed);
+        hash
     }
 }
 
@@ -77,7 +93,7 @@ impl<T> Deref for Shared<T> {
 impl<T: Clone> DerefMut for Shared<T> {
     fn deref_mut(&mut self) -> &mut T {
         let inner = Arc::make_mut(&mut self.0);
-        inner.hash = OnceLock::new();
+        *inner.hash.get_mut() = UNKNOWN;
         *inner.table.get_mut() = NO_TABLE;
         &mut inner.value
     }
@@ -95,7 +111,7 @@ impl<T: PartialEq> PartialEq for Shared<T> {
             return true;
         }
         // Equal values hash equally: differing hashes, once both are known, settle it.
-        if let (Some(a), Some(b)) = (self.0.hash.get(), other.0.hash.get()) {
+        if let (Some(a), Some(b)) = (self.known_hash(), other.known_hash()) {
             if a != b {
                 return false;
             }
