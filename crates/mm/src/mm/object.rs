@@ -42,6 +42,28 @@ impl Backing {
             .map(|e| e.pfn.offset(index - e.index))
     }
 
+    /// Whether pages `index..index + count` are all backed, by frames consecutive from
+    /// `pfn` on: the same answer as asking [`Backing::pfn_of`] page by page, one extent at a
+    /// time.
+    pub fn backed_contiguously(&self, index: u64, pfn: Pfn, count: u64) -> bool {
+        let end = index.saturating_add(count);
+        let mut at = index;
+        while at < end {
+            let Some(e) = self
+                .extents
+                .iter()
+                .find(|e| e.index <= at && at < e.index + e.count)
+            else {
+                return false;
+            };
+            if e.pfn.offset(at - e.index) != pfn.offset(at - index) {
+                return false;
+            }
+            at = e.index + e.count;
+        }
+        true
+    }
+
     /// The object page a frame backs, if it backs one.
     pub fn index_of(&self, pfn: Pfn) -> Option<u64> {
         self.extents
@@ -105,5 +127,44 @@ impl Backing {
     /// Forgets every frame (the object moved or was destroyed).
     pub fn clear(&mut self) -> Vec<Extent> {
         std::mem::take(&mut self.extents)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The extent walk answers exactly what a page-by-page look-up answers, also where
+        /// consecutive frames are split over extents (added out of order) or a gap breaks them.
+        #[test]
+        fn contiguity_by_extents_is_contiguity_by_pages(
+            chunks in proptest::collection::vec((1u64..6, any::<bool>(), any::<bool>()), 1..8),
+            reverse in any::<bool>(),
+            index in 0u64..40,
+            count in 1u64..24,
+            off_by_one in any::<bool>(),
+        ) {
+            let mut extents = Vec::new();
+            let (mut at, mut base) = (0, 100);
+            for (len, jump, hole) in chunks {
+                base += if jump { 7 } else { 0 };
+                if !hole {
+                    extents.push((at, Pfn(base + at), len));
+                }
+                at += len;
+            }
+            if reverse {
+                extents.reverse();
+            }
+            let mut b = Backing::new(at);
+            for (index, pfn, count) in extents {
+                b.add(index, pfn, count);
+            }
+            let first = b.pfn_of(index).unwrap_or(Pfn(100)).offset(off_by_one as u64);
+            let by_pages = (0..count).all(|i| b.pfn_of(index + i) == Some(first.offset(i)));
+            prop_assert_eq!(b.backed_contiguously(index, first, count), by_pages);
+        }
     }
 }

@@ -116,8 +116,9 @@ impl TtmBo {
                     if pfn.0 % size != 0 {
                         return VmFault::FALLBACK;
                     }
-                    let contiguous =
-                        (1..size).all(|i| k.object_pfn(obj, first + i) == Some(pfn.offset(i)));
+                    let contiguous = k
+                        .object(obj)
+                        .is_some_and(|b| b.backed_contiguously(first, pfn, size));
                     if !contiguous {
                         k.note(|| "pages not contiguous: fallback".into());
                         return VmFault::FALLBACK;
