@@ -40,9 +40,9 @@ pub trait Modular: Sync {
     /// `thread`'s next step (only called when enabled). Must read nothing but its arguments.
     fn step(&self, shared: &mut Self::Shared, local: &mut Self::Local, thread: usize);
 
-    /// Called on every shared part before the explorer looks it up to store it: the model may
-    /// replace sub-parts by equal ones kept in `parts` (hash-consing), which saves memory and
-    /// makes comparisons cheap. It must leave the value equal to what it was.
+    /// Called on every new shared part before the explorer stores it: the model may replace
+    /// sub-parts by equal ones kept in `parts` (hash-consing), so that the stored parts share
+    /// memory. It must leave the value equal to what it was.
     fn share_parts(&self, _parts: &Self::Parts, _shared: &mut Self::Shared) {}
 
     /// Applied to a state in which no thread is enabled, before it counts as terminal (what
@@ -100,6 +100,12 @@ impl<T: Hash + Eq> Arena<T> {
 
     /// The id of the stored value equal to `value`, storing it if it is new.
     fn intern(&self, value: T) -> usize {
+        self.intern_with(value, |_| {})
+    }
+
+    /// [`Arena::intern`], calling `prepare` on a value about to be stored (it must leave the
+    /// value equal to what it was).
+    fn intern_with(&self, mut value: T, prepare: impl FnOnce(&mut T)) -> usize {
         let hash = hash_of(&value);
         // Holding the shard's lock while pushing keeps ids canonical: a racing intern of an
         // equal value has the same hash, so it waits here and then finds this one.
@@ -112,6 +118,7 @@ impl<T: Hash + Eq> Arena<T> {
         if let Some(&id) = ids.iter().find(|&&id| self.items.get(id) == Some(&value)) {
             return id;
         }
+        prepare(&mut value);
         let id = self.items.push(value);
         ids.push(id);
         id
@@ -256,9 +263,11 @@ impl<'m, M: Modular> Interned<'m, M> {
         next
     }
 
-    fn intern_shared(&self, mut shared: M::Shared) -> usize {
-        self.model.share_parts(&self.parts, &mut shared);
-        self.shared.intern(shared)
+    /// Interns a shared part, whose sub-parts the model shares once it is known to be new
+    /// (most interned values are found stored already).
+    fn intern_shared(&self, shared: M::Shared) -> usize {
+        self.shared
+            .intern_with(shared, |s| self.model.share_parts(&self.parts, s))
     }
 
     fn local_enabled(&self, shared: &M::Shared, p: &Packed, thread: usize) -> bool {
