@@ -35,7 +35,7 @@ const CHUNK: usize = 2048;
 const MIN_CHUNK: usize = 16;
 /// Successors buffered before they are merged (bounds the memory of a wide layer).
 /// (Small in unit tests, so that they exercise merges in the middle of a layer.)
-const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 18 };
+const MERGE_EVERY: u64 = if cfg!(test) { 64 } else { 1 << 16 };
 /// Layers narrower than this are expanded and merged by one thread.
 const PARALLEL_LAYER: usize = 16 * MIN_CHUNK;
 /// Chunks per worker between two limit checks.

@@ -338,24 +338,27 @@ impl<M: Modular> Model for Interned<'_, M> {
         };
         let mut any_enabled = false;
         let mut steps: SmallVec<[(StepKey, Option<StepIds>); 8]> = SmallVec::new();
-        {
+        for (thread, &local) in p.locals.iter().enumerate() {
+            let enabled = self
+                .locals
+                .get(local)
+                .is_some_and(|l| self.model.enabled(shared, l, thread));
+            any_enabled |= enabled;
+            if enabled && !skipped(skip, thread) {
+                let key = StepKey {
+                    shared: p.shared,
+                    local,
+                    thread,
+                };
+                steps.push((key, None));
+            }
+        }
+        if !steps.is_empty() {
             let Ok(table) = self.step_shard(p.shared).lock() else {
                 return false;
             };
-            for (thread, &local) in p.locals.iter().enumerate() {
-                let enabled = self
-                    .locals
-                    .get(local)
-                    .is_some_and(|l| self.model.enabled(shared, l, thread));
-                any_enabled |= enabled;
-                if enabled && !skipped(skip, thread) {
-                    let key = StepKey {
-                        shared: p.shared,
-                        local,
-                        thread,
-                    };
-                    steps.push((key, table.get(&key).copied()));
-                }
+            for (key, known) in steps.iter_mut() {
+                *known = table.get(key).copied();
             }
         }
         for (key, known) in steps {
