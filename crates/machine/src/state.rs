@@ -5,6 +5,7 @@ use mmlab_drivers::Model;
 use mmlab_mm::Signal;
 use serde::Serialize;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 
 /// What a register holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -62,12 +63,18 @@ fn errno_name(value: i64) -> Option<&'static str> {
     mmlab_litmus::errno::Errno::from_number(number).map(|e| e.name)
 }
 
+/// Registers per thread (`r0`–`r9`).
+pub const REGISTERS: usize = 10;
+
+// The hash packs three bits per register below the program counter (bit 32).
+const _: () = assert!(3 * REGISTERS <= 32);
+
 /// One thread's progress.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ThreadState {
     /// Index of the next operation.
     pub pc: u16,
-    pub regs: [Option<RegValue>; 10],
+    pub regs: [Option<RegValue>; REGISTERS],
     /// The thread was ended by a fatal signal.
     pub killed: Option<SignalName>,
     /// Under fine-grained interleaving: the operation in progress.
@@ -78,6 +85,43 @@ pub struct ThreadState {
     /// what it meets (a walk that stops early), so without it one state could be reached by
     /// executions of different lengths, and exact execution counts would need a second pass.
     pub steps: u16,
+}
+
+/// The registers' kinds packed three bits each into one word with the counters, then the
+/// numbers (an injective encoding): thread states are hashed on every step the model runs,
+/// and ten optional registers hashed field by field cost hundreds of instructions.
+impl Hash for ThreadState {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Destructured, so that a new field cannot be left out.
+        let ThreadState {
+            pc,
+            regs,
+            killed,
+            inflight,
+            holds_lock,
+            steps,
+        } = self;
+        let mut kinds = u64::from(*pc) << 32 | u64::from(*steps) << 48;
+        for (i, reg) in regs.iter().enumerate() {
+            let kind = match reg {
+                None => 0,
+                Some(RegValue::Num(_)) => 1,
+                Some(RegValue::Signal(SignalName::Sigbus)) => 2,
+                Some(RegValue::Signal(SignalName::Sigsegv)) => 3,
+                Some(RegValue::Signal(SignalName::Sigkill)) => 4,
+            };
+            kinds |= kind << (3 * i);
+        }
+        state.write_u64(kinds);
+        for reg in regs {
+            if let Some(RegValue::Num(n)) = reg {
+                state.write_i64(*n);
+            }
+        }
+        killed.hash(state);
+        inflight.hash(state);
+        holds_lock.hash(state);
+    }
 }
 
 /// The whole state of one execution.

@@ -2,7 +2,7 @@
 //! allocation (pmd_alloc / pte_alloc) and entry access, as mm/pgtable-generic.c and the
 //! pXd_offset helpers provide.
 
-use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags, PMD_SIZE, PUD_SIZE};
+use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags};
 use crate::include::linux::mm_types::Pfn;
 use crate::shared::{PartTable, Shared};
 use serde::Serialize;
@@ -122,26 +122,30 @@ impl PageTables {
 
     /// The present PTEs in `start..end`: (address, entry).
     pub fn ptes(&self, start: u64, end: u64) -> Vec<(u64, Entry)> {
-        let level = Level::Pte;
-        self.pte
-            .range(PageTables::key(level, start)..PageTables::key(level, end.saturating_sub(1)) + 1)
-            .map(|(k, e)| (k * level.size(), *e))
-            .filter(|(addr, e)| self.get(Level::Pte, *addr) == *e)
-            .collect()
+        self.leaf_entries(Level::Pte, start, end).collect()
     }
 
     /// The huge (leaf) entries at `level` in `start..end`: (address, entry).
     pub fn leaves(&self, level: Level, start: u64, end: u64) -> Vec<(u64, Entry)> {
-        let size = match level {
-            Level::Pmd => PMD_SIZE,
-            Level::Pud => PUD_SIZE,
-            Level::Pte => return self.ptes(start, end),
-        };
+        self.leaf_entries(level, start, end).collect()
+    }
+
+    /// The leaf entries a walker reaches at `level` in `start..end`, in address order: PTEs
+    /// under a present PMD table, PMD and PUD entries that map (not tables).
+    pub fn leaf_entries(
+        &self,
+        level: Level,
+        start: u64,
+        end: u64,
+    ) -> impl Iterator<Item = (u64, Entry)> + '_ {
+        let size = level.size();
         self.map(level)
-            .range(start / size..end.saturating_sub(1) / size + 1)
-            .filter(|(_, e)| e.leaf())
-            .map(|(k, e)| (k * size, *e))
-            .collect()
+            .range(PageTables::key(level, start)..PageTables::key(level, end.saturating_sub(1)) + 1)
+            .map(move |(k, e)| (k * size, *e))
+            .filter(move |(addr, e)| match level {
+                Level::Pte => self.get(Level::Pte, *addr) == *e,
+                Level::Pmd | Level::Pud => e.leaf(),
+            })
     }
 
     /// Frees the page tables under `start..end` whose whole span no vma uses any more
