@@ -150,12 +150,20 @@ impl Hash for Packed {
     }
 }
 
-/// Copied once per transition: a slice copy, where SmallVec's own `clone` goes item by item.
+/// Copied once per transition: SmallVec's own `clone` goes item by item.
 impl Clone for Packed {
     fn clone(&self) -> Self {
+        let locals = match self.locals[..] {
+            // Up to four threads, word by word: a slice copy of unknown length calls memcpy.
+            [a] => SmallVec::from_buf_and_len([a, 0, 0, 0], 1),
+            [a, b] => SmallVec::from_buf_and_len([a, b, 0, 0], 2),
+            [a, b, c] => SmallVec::from_buf_and_len([a, b, c, 0], 3),
+            [a, b, c, d] => SmallVec::from_buf([a, b, c, d]),
+            _ => SmallVec::from_slice(&self.locals),
+        };
         Packed {
             shared: self.shared,
-            locals: SmallVec::from_slice(&self.locals),
+            locals,
         }
     }
 }
@@ -361,7 +369,7 @@ impl<M: Modular> Model for Interned<'_, M> {
                 *known = table.get(key).copied();
             }
         }
-        for (key, known) in steps {
+        for &(key, known) in &steps {
             if let Some(ids) = known.or_else(|| self.run_step(key)) {
                 each(key.thread, self.successor(p, key.thread, ids));
             }
