@@ -250,11 +250,11 @@ fn expand_chunk<M: Model>(
     for e in chunk.iter().flat_map(|c| c.iter()) {
         let mut explored = 0u64;
         let skip = if reduce { e.sleep } else { 0 };
-        let any_enabled = model.successors(&e.state, skip, &mut |t, next| {
+        let any_enabled = model.successors(&e.state, skip, &mut |t, next, commuting| {
             out.transitions += 1;
             let fp = fingerprint(&next);
             let sleep = if reduce {
-                let s = successor_sleep(model, &e.state, e.sleep | explored, t);
+                let s = successor_sleep(model, &e.state, e.sleep | explored, t, commuting);
                 explored |= 1 << t;
                 s
             } else {

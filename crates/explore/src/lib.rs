@@ -21,9 +21,11 @@
 //!   topological pass then computes exact counts and witnesses on any acyclic graph. When a
 //!   breadth-first search meets a state at two depths (or a cycle), it uses this to recount.
 //! - **Partial-order reduction** (`por`, `Config::reduction`): sleep sets from
-//!   [`Model::independent`]. Every state is still visited, so terminal states are exact;
-//!   fewer transitions are taken, and execution counts become counts of the representative
-//!   executions explored ([`Exploration::executions_exact`] is then false).
+//!   [`Model::independent`] and the independent threads [`Model::successors`] names (a
+//!   modular model names the steps that keep the shared part). Every state is still visited,
+//!   so terminal states are exact; fewer transitions are taken, execution counts become
+//!   counts of the representative executions explored ([`Exploration::executions_exact`] is
+//!   then false), and a witness is minimal among those executions only.
 //! - **Modular models** ([`modular`], [`explore_modular`]): when the state is one shared part
 //!   plus one local part per thread and a step touches only the shared part and its thread's,
 //!   parts are interned (a state becomes a few ids) and steps are remembered by id, exactly.
@@ -113,13 +115,18 @@ pub trait Model: Sync {
     /// `t` is bit `t`; threads from 64 up are never skipped) and the state after its step, in
     /// increasing thread order. Returns whether any thread is enabled, skipped or not.
     ///
-    /// The default asks [`Model::enabled`] and [`Model::step`] thread by thread; a model that
-    /// can produce a state's successors together more cheaply overrides it.
+    /// `each` also gets a set of threads (bit `t` for thread `t`) whose steps from `state` are
+    /// pairwise independent, as [`Model::independent`] means it: partial-order reduction
+    /// treats any two of them as independent without asking. The set may be empty.
+    ///
+    /// The default asks [`Model::enabled`] and [`Model::step`] thread by thread and names no
+    /// independent threads; a model that can produce a state's successors together more
+    /// cheaply overrides it.
     fn successors(
         &self,
         state: &Self::State,
         skip: u64,
-        each: &mut dyn FnMut(usize, Self::State),
+        each: &mut dyn FnMut(usize, Self::State, u64),
     ) -> bool {
         let mut any_enabled = false;
         for t in 0..self.threads() {
@@ -128,7 +135,7 @@ pub trait Model: Sync {
             }
             any_enabled = true;
             if !skipped(skip, t) {
-                each(t, self.step(state, t));
+                each(t, self.step(state, t), 0);
             }
         }
         any_enabled

@@ -18,20 +18,29 @@ use crate::Model;
 pub(crate) const MAX_REDUCED_THREADS: usize = 64;
 
 /// Sleep set of the successor reached when `thread` steps from `state`, whose own sleep set
-/// plus the threads explored before `thread` is `asleep`.
+/// plus the threads explored before `thread` is `asleep`. `commuting` is a set of threads the
+/// model named pairwise independent in `state` ([`Model::successors`]).
 #[inline]
 pub(crate) fn successor_sleep<M: Model>(
     model: &M,
     state: &M::State,
     asleep: u64,
     thread: usize,
+    commuting: u64,
 ) -> u64 {
-    let mut rest = asleep;
-    let mut out = 0u64;
+    let bit = 1u64 << thread;
+    // Threads named independent of `thread` together with it stay asleep without asking.
+    let known = if commuting & bit != 0 {
+        asleep & commuting & !bit
+    } else {
+        0
+    };
+    let mut rest = asleep & !known & !bit;
+    let mut out = known;
     while rest != 0 {
         let other = rest.trailing_zeros() as usize;
         rest &= rest - 1;
-        if other != thread && model.independent(state, other, thread) {
+        if model.independent(state, other, thread) {
             out |= 1 << other;
         }
     }

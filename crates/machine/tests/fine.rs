@@ -96,6 +96,38 @@ fn fine_steps_change_no_verdict_of_the_examples() {
     }
 }
 
+/// Steps that leave the kernel as it was commute, so partial-order reduction skips some
+/// transitions of a benchmark scenario, and still reaches every state and final state.
+#[test]
+fn reduction_skips_transitions_of_kernel_preserving_steps() {
+    let test = mmlab_litmus::parse(&mmlab_machine::family::scenario(3, 4)).expect("parses");
+    for fine in [false, true] {
+        let m = Machine::new(&test, KernelConfig::parse("5.11").expect("kernel"))
+            .expect("setup")
+            .with_fine(fine);
+        let full = check(&m, &Config::default()).expect("explores");
+        let reduced = check(&m, &Config::default().reduction(true)).expect("explores");
+        assert_eq!(
+            reduced.distinct_states, full.distinct_states,
+            "fine: {fine}"
+        );
+        // Execution counts are of the executions explored, so only the finals are compared.
+        let finals = |r: &mmlab_machine::check::CheckResult| -> Vec<_> {
+            r.finals
+                .iter()
+                .map(|f| (f.registers.clone(), f.events.clone()))
+                .collect()
+        };
+        assert_eq!(finals(&reduced), finals(&full), "fine: {fine}");
+        assert!(
+            reduced.transitions < full.transitions,
+            "fine: {fine}: {} of {} transitions",
+            reduced.transitions,
+            full.transitions
+        );
+    }
+}
+
 #[test]
 fn reduction_and_search_order_change_no_verdict() {
     let t = load("ttm-huge-pmd-gup-fast.litmus");
