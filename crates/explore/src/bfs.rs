@@ -185,7 +185,10 @@ fn chunk_size(layer: usize, workers: usize) -> usize {
     if workers <= 1 {
         CHUNK
     } else {
-        (layer / (workers * CHUNKS_PER_BATCH)).clamp(MIN_CHUNK, CHUNK)
+        // Rounded up: rounding down left a last chunk of a few entries, and a batch of its own.
+        layer
+            .div_ceil(workers * CHUNKS_PER_BATCH)
+            .clamp(MIN_CHUNK, CHUNK)
     }
 }
 
