@@ -1,15 +1,13 @@
 //! The whole modelled system as one value: physical memory, one mm (vmas and page tables),
 //! the memory objects, GUP references held by callers, device state, and the events seen.
 
-use crate::arch::x86::pgtable::Entry;
-use crate::arch::x86::pgtable::Level;
+use crate::arch::x86::pgtable::{Entry, Level};
 use crate::events::{Event, EventRecord, EventSet};
 use crate::include::linux::mm_types::{FaultInfo, ObjId, Pfn, VmFault, Vma};
 use crate::mm::gup::Hold;
 use crate::mm::memremap::PgMap;
 use crate::mm::object::Backing;
-use crate::mm::page_alloc::Frame;
-use crate::mm::page_alloc::PhysMem;
+use crate::mm::page_alloc::{Frame, PhysMem};
 use crate::mm::pgtable::PageTables;
 use crate::runs::Runs;
 use crate::shared::{PartTable, Shared};
