@@ -82,31 +82,26 @@ impl<D: Devices> Kernel<D> {
         let Owner::Object(obj) = from.owner else {
             return;
         };
-        let still_there = self.object(obj).is_some_and(|b| {
-            b.extents.iter().any(|e| {
-                e.index <= from.index
-                    && from.index + count <= e.index + e.count
-                    && e.pfn.offset(from.index - e.index) == first
-            })
-        });
-        if still_there {
-            return;
-        }
-        for i in 0..count {
-            let pfn = first.offset(i);
-            let index = from.index + i;
-            if self.object_pfn(obj, index) == Some(pfn) {
+        // The pages whose object page is no longer this frame (all of them if the object is
+        // gone), found extent by extent.
+        let moved = match self.object(obj) {
+            Some(b) => b.not_backed_by(from.index, first, count),
+            None => vec![(from.index, count)],
+        };
+        for (start, n) in moved {
+            let pfn_at = |index: u64| first.offset(index - from.index);
+            if !read {
+                seen.lost.0 += n;
+                seen.lost.1.get_or_insert(pfn_at(start));
                 continue;
             }
-            let finding = if !read {
-                &mut seen.lost
-            } else if self.object_content(obj, index) != Some(self.mem.content(pfn)) {
-                &mut seen.stale
-            } else {
-                continue;
-            };
-            finding.0 += 1;
-            finding.1.get_or_insert(pfn);
+            for index in start..start + n {
+                let pfn = pfn_at(index);
+                if self.object_content(obj, index) != Some(self.mem.content(pfn)) {
+                    seen.stale.0 += 1;
+                    seen.stale.1.get_or_insert(pfn);
+                }
+            }
         }
     }
 

@@ -43,25 +43,56 @@ impl Backing {
     }
 
     /// Whether pages `index..index + count` are all backed, by frames consecutive from
-    /// `pfn` on: the same answer as asking [`Backing::pfn_of`] page by page, one extent at a
-    /// time.
+    /// `pfn` on: the same answer as asking [`Backing::pfn_of`] page by page.
     pub fn backed_contiguously(&self, index: u64, pfn: Pfn, count: u64) -> bool {
+        self.not_backed_by(index, pfn, count).is_empty()
+    }
+
+    /// The runs of pages in `index..index + count`, ascending, that [`Backing::pfn_of`] does
+    /// not answer with the frame `pfn` + (page − `index`): (first page, pages). Worked out
+    /// one extent at a time rather than page by page.
+    pub fn not_backed_by(&self, index: u64, pfn: Pfn, count: u64) -> Vec<(u64, u64)> {
         let end = index.saturating_add(count);
+        let mut runs: Vec<(u64, u64)> = Vec::new();
         let mut at = index;
         while at < end {
-            let Some(e) = self
-                .extents
-                .iter()
-                .find(|e| e.index <= at && at < e.index + e.count)
-            else {
-                return false;
-            };
-            if e.pfn.offset(at - e.index) != pfn.offset(at - index) {
-                return false;
+            let (stop, extent) = self.run_at(at, end);
+            let backed =
+                extent.is_some_and(|e| e.pfn.offset(at - e.index) == pfn.offset(at - index));
+            if !backed {
+                match runs.last_mut() {
+                    Some((first, n)) if *first + *n == at => *n += stop - at,
+                    _ => runs.push((at, stop - at)),
+                }
             }
-            at = e.index + e.count;
+            at = stop;
         }
-        true
+        runs
+    }
+
+    /// From page `at` on, the pages (up to `end`) that [`Backing::pfn_of`] answers from one
+    /// extent, or from none: where they stop, and the extent. `pfn_of` takes the first extent
+    /// holding a page, so an earlier extent starting later cuts the run short.
+    fn run_at(&self, at: u64, end: u64) -> (u64, Option<&Extent>) {
+        let starts_after = |extents: &[Extent], limit: u64| {
+            extents
+                .iter()
+                .map(|e| e.index)
+                .filter(|&start| start > at)
+                .fold(limit, u64::min)
+        };
+        match self
+            .extents
+            .iter()
+            .position(|e| e.index <= at && at < e.index + e.count)
+        {
+            Some(i) => {
+                let e = &self.extents[i];
+                let stop = starts_after(&self.extents[..i], e.index + e.count).min(end);
+                (stop, Some(e))
+            }
+            None => (starts_after(&self.extents, end), None),
+        }
     }
 
     /// The object page a frame backs, if it backs one.
@@ -165,6 +196,36 @@ mod tests {
             let first = b.pfn_of(index).unwrap_or(Pfn(100)).offset(off_by_one as u64);
             let by_pages = (0..count).all(|i| b.pfn_of(index + i) == Some(first.offset(i)));
             prop_assert_eq!(b.backed_contiguously(index, first, count), by_pages);
+        }
+
+        /// The runs not backed as asked are exactly the pages a page-by-page look-up finds
+        /// backed otherwise, also with overlapping extents (the first one holding a page wins).
+        #[test]
+        fn runs_not_backed_are_the_pages_backed_otherwise(
+            extents in proptest::collection::vec((0u64..24, 90u64..130, 1u64..8), 0..5),
+            index in 0u64..32,
+            count in 1u64..24,
+            shift in 0u64..3,
+        ) {
+            let b = Backing {
+                pages: 32,
+                extents: extents
+                    .into_iter()
+                    .map(|(index, pfn, count)| Extent { index, pfn: Pfn(pfn), count })
+                    .collect(),
+                destroyed: false,
+                shmem: false,
+            };
+            let first = b.pfn_of(index).unwrap_or(Pfn(100)).offset(shift);
+            let by_pages: Vec<u64> = (index..index + count)
+                .filter(|&i| b.pfn_of(i) != Some(first.offset(i - index)))
+                .collect();
+            let by_runs: Vec<u64> = b
+                .not_backed_by(index, first, count)
+                .into_iter()
+                .flat_map(|(start, n)| start..start + n)
+                .collect();
+            prop_assert_eq!(by_runs, by_pages);
         }
     }
 }
