@@ -71,7 +71,7 @@ pub struct Kernel<D> {
     pub pt: PageTables,
     /// Memory objects, indexed by ObjId.
     pub objects: Shared<Vec<Backing>>,
-    /// GUP references held by callers (registers, pipes, io_uring buffers).
+    /// GUP references held by callers (registers, pipes, io_uring buffers), sorted by holder.
     pub holds: Shared<Vec<Hold>>,
     /// Registered dev_pagemaps.
     pub pgmaps: Shared<Vec<PgMap>>,

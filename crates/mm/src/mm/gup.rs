@@ -35,7 +35,7 @@ bitflags! {
 }
 
 /// Who holds GUP references: a register of a thread (also for syscalls that keep pages).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Holder {
     pub thread: u8,
     pub reg: u8,
@@ -487,11 +487,17 @@ impl<D: Devices> Kernel<D> {
             h.pages.slots.extend(pages.slots);
             return;
         }
-        self.holds.push(Hold {
-            holder,
-            pinned,
-            pages,
-        });
+        // Holders are kept sorted: which one took references first is not kernel state (each
+        // holder keeps its own), so states that differ only in that order are one state.
+        let at = self.holds.partition_point(|h| h.holder < holder);
+        self.holds.insert(
+            at,
+            Hold {
+                holder,
+                pinned,
+                pages,
+            },
+        );
     }
 
     /// check_vma_flags: may GUP with these flags use this vma at all?
@@ -907,4 +913,36 @@ impl GupCall {
 pub fn vma_needs_dirty_tracking(vma: &Vma) -> bool {
     vma.flags.contains(VmFlags::SHARED | VmFlags::WRITE)
         && (vma.ops.page_mkwrite || vma.ops.pfn_mkwrite)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::NoDevices;
+    use crate::version::{KernelConfig, Release};
+
+    #[test]
+    fn holders_taking_references_in_either_order_leave_one_state() {
+        let kernel = || Kernel::<NoDevices>::new(KernelConfig::mainline(Release::new(5, 11)));
+        let pages = |pfn: u64| {
+            let mut list = PageList::default();
+            let from = Taken {
+                owner: Owner::Kernel,
+                index: 0,
+            };
+            list.push_range(Pfn(pfn), 1, from);
+            list
+        };
+        let (a, b) = (Holder { thread: 0, reg: 0 }, Holder { thread: 1, reg: 0 });
+        let mut ab = kernel();
+        ab.hold(a, true, pages(0x1000));
+        ab.hold(b, false, pages(0x2000));
+        let mut ba = kernel();
+        ba.hold(b, false, pages(0x2000));
+        ba.hold(a, true, pages(0x1000));
+        assert_eq!(ab, ba);
+        // The holders still hold what they took.
+        assert_eq!(ab.held_in(Pfn(0x2000), 1), Some(b));
+        assert_eq!(ab.held_in(Pfn(0x1000), 1), Some(a));
+    }
 }
