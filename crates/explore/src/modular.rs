@@ -239,7 +239,7 @@ impl<'m, M: Modular> Interned<'m, M> {
     /// The step table's shard for steps from shared part `shared`: all of a state's steps
     /// are in one shard, so [`Model::successors`] looks them up under one lock.
     fn step_shard(&self, shared: usize) -> &Mutex<HashMap<StepKey, StepIds, Hasher>> {
-        &self.steps[shared % SHARDS].0
+        shard(&self.steps, shared as u64)
     }
 
     /// The shared and local ids after the step `key`.
@@ -272,7 +272,12 @@ impl<'m, M: Modular> Interned<'m, M> {
         let Some(s) = self.shared.get(shared) else {
             return next;
         };
-        if (0..next.locals.len()).all(|t| !self.local_enabled(s, &next, t)) {
+        let stopped = next
+            .locals
+            .iter()
+            .enumerate()
+            .all(|(t, &l)| !self.local_enabled(s, l, t));
+        if stopped {
             let mut settled = s.clone();
             let locals: Vec<&M::Local> = next
                 .locals
@@ -292,11 +297,11 @@ impl<'m, M: Modular> Interned<'m, M> {
             .intern_with(shared, |s| self.model.share_parts(&self.parts, s))
     }
 
-    fn local_enabled(&self, shared: &M::Shared, p: &Packed, thread: usize) -> bool {
-        p.locals
-            .get(thread)
-            .and_then(|&id| self.locals.get(id))
-            .is_some_and(|local| self.model.enabled(shared, local, thread))
+    /// Whether `thread`, with local part `local`, can step on `shared`.
+    fn local_enabled(&self, shared: &M::Shared, local: usize, thread: usize) -> bool {
+        self.locals
+            .get(local)
+            .is_some_and(|l| self.model.enabled(shared, l, thread))
     }
 }
 
@@ -321,7 +326,8 @@ impl<M: Modular> Model for Interned<'_, M> {
     fn enabled(&self, p: &Packed, thread: usize) -> bool {
         self.shared
             .get(p.shared)
-            .is_some_and(|s| self.local_enabled(s, p, thread))
+            .zip(p.locals.get(thread))
+            .is_some_and(|(s, &local)| self.local_enabled(s, local, thread))
     }
 
     fn step(&self, p: &Packed, thread: usize) -> Packed {
@@ -352,10 +358,7 @@ impl<M: Modular> Model for Interned<'_, M> {
         // Skipped threads' steps are looked up too (never run), for the independent set.
         let mut steps: SmallVec<[(StepKey, bool, Option<StepIds>); 8]> = SmallVec::new();
         for (thread, &local) in p.locals.iter().enumerate() {
-            let enabled = self
-                .locals
-                .get(local)
-                .is_some_and(|l| self.model.enabled(shared, l, thread));
+            let enabled = self.local_enabled(shared, local, thread);
             any_enabled |= enabled;
             if enabled {
                 let key = StepKey {

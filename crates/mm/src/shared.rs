@@ -61,8 +61,7 @@ impl<T> Shared<T> {
 
 impl<T: Hash> Shared<T> {
     fn cached_hash(&self) -> u64 {
-        let known = self.0.hash.load(Ordering::Relaxed);
-        if known != UNKNOWN {
+        if let Some(known) = self.known_hash() {
             return known;
         }
         // A fixed seed: the same value hashes the same in every run and on every worker. A
