@@ -34,8 +34,18 @@ pub trait Modular: Sync {
 
     fn threads(&self) -> usize;
 
-    /// Whether `thread`, in local state `local`, can step.
-    fn enabled(&self, shared: &Self::Shared, local: &Self::Local, thread: usize) -> bool;
+    /// Whether `thread`, in local state `local`, can step. `shared` gives the shared part;
+    /// a model should ask for it only when the local part does not decide (finished threads,
+    /// and steps that never wait, need not): at scale, reading a stored shared part is a
+    /// cache miss.
+    fn enabled<'s>(
+        &self,
+        shared: impl FnOnce() -> Option<&'s Self::Shared>,
+        local: &Self::Local,
+        thread: usize,
+    ) -> bool
+    where
+        Self::Shared: 's;
 
     /// `thread`'s next step (only called when enabled). Must read nothing but its arguments.
     fn step(&self, shared: &mut Self::Shared, local: &mut Self::Local, thread: usize);
@@ -269,15 +279,15 @@ impl<'m, M: Modular> Interned<'m, M> {
         if let Some(l) = next.locals.get_mut(thread) {
             *l = local;
         }
-        let Some(s) = self.shared.get(shared) else {
-            return next;
-        };
         let stopped = next
             .locals
             .iter()
             .enumerate()
-            .all(|(t, &l)| !self.local_enabled(s, l, t));
+            .all(|(t, &l)| !self.local_enabled(shared, l, t));
         if stopped {
+            let Some(s) = self.shared.get(shared) else {
+                return next;
+            };
             let mut settled = s.clone();
             let locals: Vec<&M::Local> = next
                 .locals
@@ -297,11 +307,11 @@ impl<'m, M: Modular> Interned<'m, M> {
             .intern_with(shared, |s| self.model.share_parts(&self.parts, s))
     }
 
-    /// Whether `thread`, with local part `local`, can step on `shared`.
-    fn local_enabled(&self, shared: &M::Shared, local: usize, thread: usize) -> bool {
+    /// Whether `thread`, with local part `local`, can step on the shared part `shared`.
+    fn local_enabled(&self, shared: usize, local: usize, thread: usize) -> bool {
         self.locals
             .get(local)
-            .is_some_and(|l| self.model.enabled(shared, l, thread))
+            .is_some_and(|l| self.model.enabled(|| self.shared.get(shared), l, thread))
     }
 }
 
@@ -324,10 +334,9 @@ impl<M: Modular> Model for Interned<'_, M> {
     }
 
     fn enabled(&self, p: &Packed, thread: usize) -> bool {
-        self.shared
-            .get(p.shared)
-            .zip(p.locals.get(thread))
-            .is_some_and(|(s, &local)| self.local_enabled(s, local, thread))
+        p.locals
+            .get(thread)
+            .is_some_and(|&local| self.local_enabled(p.shared, local, thread))
     }
 
     fn step(&self, p: &Packed, thread: usize) -> Packed {
@@ -351,14 +360,11 @@ impl<M: Modular> Model for Interned<'_, M> {
     /// and writes only the shared part and its own thread's part, so two of them commute, and
     /// neither changes what decides whether the other is enabled.
     fn successors(&self, p: &Packed, skip: u64, each: &mut dyn FnMut(usize, Packed, u64)) -> bool {
-        let Some(shared) = self.shared.get(p.shared) else {
-            return false;
-        };
         let mut any_enabled = false;
         // Skipped threads' steps are looked up too (never run), for the independent set.
         let mut steps: SmallVec<[(StepKey, bool, Option<StepIds>); 8]> = SmallVec::new();
         for (thread, &local) in p.locals.iter().enumerate() {
-            let enabled = self.local_enabled(shared, local, thread);
+            let enabled = self.local_enabled(p.shared, local, thread);
             any_enabled |= enabled;
             if enabled {
                 let key = StepKey {
@@ -455,7 +461,7 @@ mod tests {
         fn threads(&self) -> usize {
             self.threads
         }
-        fn enabled(&self, _: &u8, l: &Local, _: usize) -> bool {
+        fn enabled<'s>(&self, _: impl FnOnce() -> Option<&'s u8>, l: &Local, _: usize) -> bool {
             l.pc < 2 * self.rounds
         }
         fn step(&self, x: &mut u8, l: &mut Local, _: usize) {
@@ -483,7 +489,7 @@ mod tests {
             self.0.threads
         }
         fn enabled(&self, s: &Self::State, t: usize) -> bool {
-            Modular::enabled(&self.0, &s.0, &s.1[t], t)
+            Modular::enabled(&self.0, || Some(&s.0), &s.1[t], t)
         }
         fn step(&self, s: &Self::State, t: usize) -> Self::State {
             let mut n = s.clone();

@@ -53,20 +53,43 @@ fn fault_object(k: &Model, op: &Op) -> Option<ObjId> {
     Some(fops::fault_lock_target(k, k.vmas[vi].object))
 }
 
+/// What a thread's next step may have to wait for, as far as the thread alone tells.
+pub enum Wait<'a> {
+    /// It never waits.
+    Nothing,
+    /// Its TLB flush waits until no walker has interrupts disabled.
+    TlbFlush,
+    /// It can fault, so it waits while another thread holds the object's reservation lock.
+    ReservationLock(&'a Op),
+}
+
+/// What `t`'s next step (`next_op`, when it starts a new operation) may wait for.
+pub fn may_wait_for<'a>(t: &ThreadState, next_op: Option<&'a Op>) -> Wait<'a> {
+    match (&t.inflight, next_op) {
+        (Some(InFlight::Zapped { flushed: false, .. }), _) => Wait::TlbFlush,
+        (Some(InFlight::Zapped { .. }), _) | (_, None) => Wait::Nothing,
+        // The lockless steps never wait; the slow path afterwards faults.
+        (Some(InFlight::GupFast { walk, .. }), Some(op)) if walk.phase == WalkPhase::Done => {
+            Wait::ReservationLock(op)
+        }
+        (Some(InFlight::GupFast { .. }), Some(_)) => Wait::Nothing,
+        (None, Some(Op::Gup { call, .. })) if call.is_fast() => Wait::Nothing,
+        (None, Some(op)) => Wait::ReservationLock(op),
+    }
+}
+
 /// Whether a thread's next step must wait: for the flush, until no walker has interrupts
 /// disabled; for a fault-capable step, until no other thread holds the object's lock.
 pub fn blocked(k: &Model, t: &ThreadState, next_op: Option<&Op>) -> bool {
-    match &t.inflight {
-        Some(InFlight::Zapped { flushed: false, .. }) => !k.tlb_flush_can_complete(),
-        Some(InFlight::Zapped { .. }) => false,
-        Some(InFlight::GupFast { walk, .. }) => {
-            // The lockless steps never wait; the slow path afterwards faults.
-            walk.phase == WalkPhase::Done && next_op.is_some_and(|op| locked_by_other(k, t, op))
-        }
-        None => next_op.is_some_and(|op| {
-            let lockless_start = matches!(op, Op::Gup { call, .. } if call.is_fast());
-            !lockless_start && locked_by_other(k, t, op)
-        }),
+    waits(k, t, may_wait_for(t, next_op))
+}
+
+/// Whether what `t` may wait for ([`may_wait_for`]) keeps it waiting on `k`.
+pub fn waits(k: &Model, t: &ThreadState, wait: Wait<'_>) -> bool {
+    match wait {
+        Wait::Nothing => false,
+        Wait::TlbFlush => !k.tlb_flush_can_complete(),
+        Wait::ReservationLock(op) => locked_by_other(k, t, op),
     }
 }
 

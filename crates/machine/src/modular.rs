@@ -3,6 +3,7 @@
 //! the explorer interns both and remembers steps (`mmlab_explore::modular`).
 
 use crate::build::Machine;
+use crate::fine::Wait;
 use crate::state::ThreadState;
 use mmlab_drivers::Model as Kernel;
 use mmlab_explore::Modular;
@@ -21,8 +22,18 @@ impl Modular for Machine {
         self.threads.len()
     }
 
-    fn enabled(&self, kernel: &Kernel, t: &ThreadState, thread: usize) -> bool {
-        self.thread_enabled(kernel, t, thread)
+    fn enabled<'s>(
+        &self,
+        kernel: impl FnOnce() -> Option<&'s Kernel>,
+        t: &ThreadState,
+        thread: usize,
+    ) -> bool {
+        match self.next_wait(t, thread) {
+            None => false,
+            Some(Wait::Nothing) => true,
+            // Only a step that may wait reads the kernel.
+            Some(wait) => kernel().is_some_and(|k| !crate::fine::waits(k, t, wait)),
+        }
     }
 
     fn step(&self, kernel: &mut Kernel, t: &mut ThreadState, thread: usize) {

@@ -73,13 +73,29 @@ impl Model for Machine {
 impl Machine {
     /// Whether `thread` (in state `t`) can take a step on `kernel`.
     pub(crate) fn thread_enabled(&self, kernel: &Kernel, t: &ThreadState, thread: usize) -> bool {
-        let Some(ops) = self.threads.get(thread) else {
-            return false;
-        };
-        if t.killed.is_some() || (t.pc as usize) >= ops.len() {
-            return false;
+        self.next_wait(t, thread)
+            .is_some_and(|wait| !crate::fine::waits(kernel, t, wait))
+    }
+
+    /// What `thread`'s next step may wait for, judged from its state alone (`Nothing` outside
+    /// `--fine`); `None` when it has no next step (finished or killed).
+    pub(crate) fn next_wait(
+        &self,
+        t: &ThreadState,
+        thread: usize,
+    ) -> Option<crate::fine::Wait<'_>> {
+        let next = self
+            .threads
+            .get(thread)
+            .and_then(|ops| ops.get(t.pc as usize));
+        if t.killed.is_some() || next.is_none() {
+            return None;
         }
-        !self.fine || !crate::fine::blocked(kernel, t, ops.get(t.pc as usize))
+        Some(if self.fine {
+            crate::fine::may_wait_for(t, next)
+        } else {
+            crate::fine::Wait::Nothing
+        })
     }
 
     /// `thread`'s next step. It reads and writes only the kernel and this thread's state.
