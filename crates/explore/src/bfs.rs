@@ -41,8 +41,10 @@ const PARALLEL_LAYER: usize = 16 * MIN_CHUNK;
 /// Chunks per worker between two limit checks.
 const CHUNKS_PER_BATCH: usize = 4;
 
+/// A state of the layer being built or expanded. (Its fingerprint is not kept: entries are
+/// written and read once per state, and their size is what the search's memory traffic is
+/// made of, while the fingerprint is needed again only for terminal states.)
 struct Entry<S> {
-    fp: Fingerprint,
     count: u128,
     sleep: u64,
     candidates: Candidates,
@@ -116,7 +118,6 @@ impl<S> Shard<S> {
                 } else if self.visited.insert(s.fp).0 {
                     *self.index.insert(s.fp).1 = self.next.len() as u32;
                     self.next.push(Entry {
-                        fp: s.fp,
                         count: s.count,
                         sleep: s.sleep,
                         candidates: Candidates::one(s.witness),
@@ -273,7 +274,7 @@ fn expand_chunk<M: Model>(
         });
         if !any_enabled {
             out.terminals.push(FoundTerminal {
-                fp: e.fp,
+                fp: fingerprint(&e.state),
                 state: e.state.clone(),
                 count: e.count,
                 witness: e.candidates.best().cloned().unwrap_or_default(),

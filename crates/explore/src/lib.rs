@@ -164,6 +164,8 @@ pub fn skipped(skip: u64, thread: usize) -> bool {
 pub enum ExploreError {
     /// Thread ids are stored in one byte per step.
     TooManyThreads { threads: usize, max: usize },
+    /// A modular search stored more distinct parts than its ids can name.
+    TooManyParts { max: u64 },
 }
 
 impl std::fmt::Display for ExploreError {
@@ -173,6 +175,12 @@ impl std::fmt::Display for ExploreError {
                 write!(
                     f,
                     "model has {threads} threads; the explorer supports at most {max}"
+                )
+            }
+            ExploreError::TooManyParts { max } => {
+                write!(
+                    f,
+                    "the search stored more than {max} distinct parts of one kind"
                 )
             }
         }

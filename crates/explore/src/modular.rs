@@ -19,6 +19,7 @@ use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::hash::{BuildHasher, Hash};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 /// A model whose threads share one part of the state and own the rest.
@@ -34,12 +35,21 @@ pub trait Modular: Sync {
 
     fn threads(&self) -> usize;
 
-    /// Whether `thread`, in local state `local`, can step. `shared` gives the shared part;
-    /// a model should ask for it only when the local part does not decide (finished threads,
-    /// and steps that never wait, need not): at scale, reading a stored shared part is a
-    /// cache miss.
+    /// The few facts about a shared part that [`Modular::enabled`] reads most (`()` if
+    /// none): the explorer keeps them beside the part's id in every state, so that deciding
+    /// which threads can step seldom reads the part itself.
+    type Summary: Copy + Eq + Send + Sync + Debug;
+
+    /// The summary of `shared` (a function of its value).
+    fn summary(&self, shared: &Self::Shared) -> Self::Summary;
+
+    /// Whether `thread`, in local state `local`, can step. `summary` is the shared part's
+    /// summary and `shared` gives the part; a model should ask for it only when neither the
+    /// local part nor the summary decides: at scale, reading a stored shared part is a cache
+    /// miss.
     fn enabled<'s>(
         &self,
+        summary: Self::Summary,
         shared: impl FnOnce() -> Option<&'s Self::Shared>,
         local: &Self::Local,
         thread: usize,
@@ -89,11 +99,22 @@ fn shard<K, V>(table: &Sharded<K, V>, hash: u64) -> &Mutex<HashMap<K, V, Hasher>
     &table[hash as usize % SHARDS].0
 }
 
+/// A stored part's id. 32 bits keep states and remembered steps small (they are copied and
+/// buffered on every transition); a search would run out of memory long before it stored
+/// four billion parts, and if one did, [`Arena::intern`] says so rather than wrap.
+type Id = u32;
+
+/// What [`Arena::intern`] returns once every id is taken: no stored part has it, so states
+/// holding it have no successors, and [`explore_modular`] reports the search as failed.
+const NO_ID: Id = Id::MAX;
+
 /// Values stored once each, addressed by id. Reading is lock-free; interning locks one shard.
 struct Arena<T> {
     items: boxcar::Vec<T>,
     /// Hash of a value → ids of the stored values with that hash.
-    index: Sharded<u64, SmallVec<[usize; 1]>>,
+    index: Sharded<u64, SmallVec<[Id; 1]>>,
+    /// Set when a value could not be given an id.
+    full: AtomicBool,
 }
 
 impl<T: Hash + Eq> Arena<T> {
@@ -101,37 +122,54 @@ impl<T: Hash + Eq> Arena<T> {
         Arena {
             items: boxcar::Vec::new(),
             index: sharded(),
+            full: AtomicBool::new(false),
         }
     }
 
-    fn get(&self, id: usize) -> Option<&T> {
-        self.items.get(id)
+    fn get(&self, id: Id) -> Option<&T> {
+        if id == NO_ID {
+            return None;
+        }
+        self.items.get(id as usize)
     }
 
     /// The id of the stored value equal to `value`, storing it if it is new.
-    fn intern(&self, value: T) -> usize {
+    fn intern(&self, value: T) -> Id {
         self.intern_with(value, |_| {})
     }
 
     /// [`Arena::intern`], calling `prepare` on a value about to be stored (it must leave the
     /// value equal to what it was).
-    fn intern_with(&self, mut value: T, prepare: impl FnOnce(&mut T)) -> usize {
+    fn intern_with(&self, mut value: T, prepare: impl FnOnce(&mut T)) -> Id {
         let hash = hash_of(&value);
         // Holding the shard's lock while pushing keeps ids canonical: a racing intern of an
         // equal value has the same hash, so it waits here and then finds this one.
         let Ok(mut shard) = shard(&self.index, hash).lock() else {
             // Only a panic elsewhere poisons a lock. A fresh id is still a correct state,
             // merely not shared with its equals.
-            return self.items.push(value);
+            return self.id_of(self.items.push(value));
         };
         let ids = shard.entry(hash).or_default();
-        if let Some(&id) = ids.iter().find(|&&id| self.items.get(id) == Some(&value)) {
+        if let Some(&id) = ids.iter().find(|&&id| self.get(id) == Some(&value)) {
             return id;
         }
         prepare(&mut value);
-        let id = self.items.push(value);
-        ids.push(id);
+        let id = self.id_of(self.items.push(value));
+        if id != NO_ID {
+            ids.push(id);
+        }
         id
+    }
+
+    /// The id for the value stored at `index`, or [`NO_ID`] (noting it) if ids ran out.
+    fn id_of(&self, index: usize) -> Id {
+        match Id::try_from(index) {
+            Ok(id) if id != NO_ID => id,
+            _ => {
+                self.full.store(true, Ordering::Relaxed);
+                NO_ID
+            }
+        }
     }
 
     fn len(&self) -> usize {
@@ -139,29 +177,31 @@ impl<T: Hash + Eq> Arena<T> {
     }
 }
 
-/// A state by ids: the shared part's, then each thread's local part's.
+/// A state by ids: the shared part's (with its summary), then each thread's local part's.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Packed {
-    shared: usize,
-    locals: SmallVec<[usize; 4]>,
+pub struct Packed<Summary> {
+    shared: Id,
+    summary: Summary,
+    locals: SmallVec<[Id; 4]>,
 }
 
 /// The ids folded into one word first (a multiply and a rotate per id), which the hasher then
 /// finishes: a successor's fingerprint is computed on every transition, and hashing the ids as
-/// a byte slice cost about a hundred instructions.
-impl Hash for Packed {
+/// a byte slice cost about a hundred instructions. (The summary is a function of the shared
+/// part, so it need not be hashed.)
+impl<Summary> Hash for Packed<Summary> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut h = (self.shared as u64).wrapping_mul(K);
+        let mut h = u64::from(self.shared).wrapping_mul(K);
         for &id in &self.locals {
-            h = (h ^ id as u64).wrapping_mul(K).rotate_left(29);
+            h = (h ^ u64::from(id)).wrapping_mul(K).rotate_left(29);
         }
         state.write_u64(h);
     }
 }
 
 /// Copied once per transition: SmallVec's own `clone` goes item by item.
-impl Clone for Packed {
+impl<Summary: Copy> Clone for Packed<Summary> {
     fn clone(&self) -> Self {
         let locals = match self.locals[..] {
             // Up to four threads, word by word: a slice copy of unknown length calls memcpy.
@@ -173,6 +213,7 @@ impl Clone for Packed {
         };
         Packed {
             shared: self.shared,
+            summary: self.summary,
             locals,
         }
     }
@@ -181,13 +222,18 @@ impl Clone for Packed {
 /// Which step: from which shared and local part, by which thread.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct StepKey {
-    shared: usize,
-    local: usize,
+    shared: Id,
+    local: Id,
     thread: usize,
 }
 
-/// The shared and local ids a step leads to.
-type StepIds = (usize, usize);
+/// The parts a step leads to: the shared part's id and summary, the local part's id.
+#[derive(Clone, Copy)]
+struct StepIds<Summary> {
+    shared: Id,
+    summary: Summary,
+    local: Id,
+}
 
 /// What the interned tables held at the end of a search.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -207,7 +253,7 @@ pub struct Interned<'m, M: Modular> {
     parts: M::Parts,
     shared: Arena<M::Shared>,
     locals: Arena<M::Local>,
-    steps: Sharded<StepKey, StepIds>,
+    steps: Sharded<StepKey, StepIds<M::Summary>>,
 }
 
 impl<'m, M: Modular> Interned<'m, M> {
@@ -222,7 +268,7 @@ impl<'m, M: Modular> Interned<'m, M> {
     }
 
     /// The parts behind `p` (`None` only for a state from another view).
-    pub fn resolve(&self, p: &Packed) -> Option<(M::Shared, Vec<M::Local>)> {
+    pub fn resolve(&self, p: &Packed<M::Summary>) -> Option<(M::Shared, Vec<M::Local>)> {
         let shared = self.shared.get(p.shared)?.clone();
         let locals = p
             .locals
@@ -248,12 +294,12 @@ impl<'m, M: Modular> Interned<'m, M> {
 
     /// The step table's shard for steps from shared part `shared`: all of a state's steps
     /// are in one shard, so [`Model::successors`] looks them up under one lock.
-    fn step_shard(&self, shared: usize) -> &Mutex<HashMap<StepKey, StepIds, Hasher>> {
-        shard(&self.steps, shared as u64)
+    fn step_shard(&self, shared: Id) -> &Mutex<HashMap<StepKey, StepIds<M::Summary>, Hasher>> {
+        shard(&self.steps, u64::from(shared))
     }
 
     /// The shared and local ids after the step `key`.
-    fn step_ids(&self, key: StepKey) -> Option<StepIds> {
+    fn step_ids(&self, key: StepKey) -> Option<StepIds<M::Summary>> {
         let known = self.step_shard(key.shared).lock().ok()?.get(&key).copied();
         match known {
             Some(ids) => Some(ids),
@@ -262,30 +308,41 @@ impl<'m, M: Modular> Interned<'m, M> {
     }
 
     /// Runs the step `key` in the model and remembers its outcome.
-    fn run_step(&self, key: StepKey) -> Option<StepIds> {
+    fn run_step(&self, key: StepKey) -> Option<StepIds<M::Summary>> {
         let mut shared = self.shared.get(key.shared)?.clone();
         let mut local = self.locals.get(key.local)?.clone();
         self.model.step(&mut shared, &mut local, key.thread);
-        let ids = (self.intern_shared(shared), self.locals.intern(local));
+        let (shared, summary) = self.intern_shared(shared);
+        let ids = StepIds {
+            shared,
+            summary,
+            local: self.locals.intern(local),
+        };
         self.step_shard(key.shared).lock().ok()?.insert(key, ids);
         Some(ids)
     }
 
     /// The state after `thread` of `p` stepped to the parts `ids`, settled if that stopped
     /// every thread.
-    fn successor(&self, p: &Packed, thread: usize, (shared, local): StepIds) -> Packed {
+    fn successor(
+        &self,
+        p: &Packed<M::Summary>,
+        thread: usize,
+        ids: StepIds<M::Summary>,
+    ) -> Packed<M::Summary> {
         let mut next = p.clone();
-        next.shared = shared;
+        next.shared = ids.shared;
+        next.summary = ids.summary;
         if let Some(l) = next.locals.get_mut(thread) {
-            *l = local;
+            *l = ids.local;
         }
         let stopped = next
             .locals
             .iter()
             .enumerate()
-            .all(|(t, &l)| !self.local_enabled(shared, l, t));
+            .all(|(t, &l)| !self.local_enabled(ids.shared, ids.summary, l, t));
         if stopped {
-            let Some(s) = self.shared.get(shared) else {
+            let Some(s) = self.shared.get(ids.shared) else {
                 return next;
             };
             let mut settled = s.clone();
@@ -295,36 +352,44 @@ impl<'m, M: Modular> Interned<'m, M> {
                 .filter_map(|&id| self.locals.get(id))
                 .collect();
             self.model.settle(&mut settled, &locals);
-            next.shared = self.intern_shared(settled);
+            (next.shared, next.summary) = self.intern_shared(settled);
         }
         next
     }
 
     /// Interns a shared part, whose sub-parts the model shares once it is known to be new
     /// (most interned values are found stored already).
-    fn intern_shared(&self, shared: M::Shared) -> usize {
-        self.shared
-            .intern_with(shared, |s| self.model.share_parts(&self.parts, s))
+    fn intern_shared(&self, shared: M::Shared) -> (Id, M::Summary) {
+        let summary = self.model.summary(&shared);
+        let id = self
+            .shared
+            .intern_with(shared, |s| self.model.share_parts(&self.parts, s));
+        (id, summary)
     }
 
     /// Whether `thread`, with local part `local`, can step on the shared part `shared`.
-    fn local_enabled(&self, shared: usize, local: usize, thread: usize) -> bool {
-        self.locals
-            .get(local)
-            .is_some_and(|l| self.model.enabled(|| self.shared.get(shared), l, thread))
+    fn local_enabled(&self, shared: Id, summary: M::Summary, local: Id, thread: usize) -> bool {
+        self.locals.get(local).is_some_and(|l| {
+            self.model
+                .enabled(summary, || self.shared.get(shared), l, thread)
+        })
     }
 }
 
 impl<M: Modular> Model for Interned<'_, M> {
-    type State = Packed;
+    type State = Packed<M::Summary>;
 
-    fn init_states(&self) -> Vec<Packed> {
+    fn init_states(&self) -> Vec<Packed<M::Summary>> {
         self.model
             .init_states()
             .into_iter()
-            .map(|(shared, locals)| Packed {
-                shared: self.intern_shared(shared),
-                locals: locals.into_iter().map(|l| self.locals.intern(l)).collect(),
+            .map(|(shared, locals)| {
+                let (shared, summary) = self.intern_shared(shared);
+                Packed {
+                    shared,
+                    summary,
+                    locals: locals.into_iter().map(|l| self.locals.intern(l)).collect(),
+                }
             })
             .collect()
     }
@@ -333,13 +398,13 @@ impl<M: Modular> Model for Interned<'_, M> {
         self.model.threads()
     }
 
-    fn enabled(&self, p: &Packed, thread: usize) -> bool {
+    fn enabled(&self, p: &Packed<M::Summary>, thread: usize) -> bool {
         p.locals
             .get(thread)
-            .is_some_and(|&local| self.local_enabled(p.shared, local, thread))
+            .is_some_and(|&local| self.local_enabled(p.shared, p.summary, local, thread))
     }
 
-    fn step(&self, p: &Packed, thread: usize) -> Packed {
+    fn step(&self, p: &Packed<M::Summary>, thread: usize) -> Packed<M::Summary> {
         let Some(&local) = p.locals.get(thread) else {
             return p.clone();
         };
@@ -359,12 +424,19 @@ impl<M: Modular> Model for Interned<'_, M> {
     /// Steps that leave the shared part as it was are named pairwise independent: each reads
     /// and writes only the shared part and its own thread's part, so two of them commute, and
     /// neither changes what decides whether the other is enabled.
-    fn successors(&self, p: &Packed, skip: u64, each: &mut dyn FnMut(usize, Packed, u64)) -> bool {
+    fn successors(
+        &self,
+        p: &Packed<M::Summary>,
+        skip: u64,
+        each: &mut dyn FnMut(usize, Packed<M::Summary>, u64),
+    ) -> bool {
         let mut any_enabled = false;
         // Skipped threads' steps are looked up too (never run), for the independent set.
-        let mut steps: SmallVec<[(StepKey, bool, Option<StepIds>); 8]> = SmallVec::new();
+        // Each enabled thread's step, whether to take it, and where it leads once known.
+        type Pending<S> = (StepKey, bool, Option<StepIds<S>>);
+        let mut steps: SmallVec<[Pending<M::Summary>; 8]> = SmallVec::new();
         for (thread, &local) in p.locals.iter().enumerate() {
-            let enabled = self.local_enabled(p.shared, local, thread);
+            let enabled = self.local_enabled(p.shared, p.summary, local, thread);
             any_enabled |= enabled;
             if enabled {
                 let key = StepKey {
@@ -388,7 +460,7 @@ impl<M: Modular> Model for Interned<'_, M> {
             if *take && known.is_none() {
                 *known = self.run_step(*key);
             }
-            if key.thread < 64 && known.is_some_and(|(shared, _)| shared == key.shared) {
+            if key.thread < 64 && known.is_some_and(|ids| ids.shared == key.shared) {
                 commuting |= 1 << key.thread;
             }
         }
@@ -420,6 +492,9 @@ pub fn explore_modular<M: Modular>(
     let view = Interned::new(model);
     let x = explore(&view, config)?;
     let stats = view.stats();
+    if view.shared.full.load(Ordering::Relaxed) || view.locals.full.load(Ordering::Relaxed) {
+        return Err(ExploreError::TooManyParts { max: NO_ID as u64 });
+    }
     // Every state the view hands out resolves; a terminal that did not would be dropped.
     let exploration = x.filter_map_states(|p| view.resolve(&p));
     Ok(ModularExploration { exploration, stats })
@@ -461,7 +536,15 @@ mod tests {
         fn threads(&self) -> usize {
             self.threads
         }
-        fn enabled<'s>(&self, _: impl FnOnce() -> Option<&'s u8>, l: &Local, _: usize) -> bool {
+        type Summary = ();
+        fn summary(&self, _: &u8) {}
+        fn enabled<'s>(
+            &self,
+            _: (),
+            _: impl FnOnce() -> Option<&'s u8>,
+            l: &Local,
+            _: usize,
+        ) -> bool {
             l.pc < 2 * self.rounds
         }
         fn step(&self, x: &mut u8, l: &mut Local, _: usize) {
@@ -489,7 +572,7 @@ mod tests {
             self.0.threads
         }
         fn enabled(&self, s: &Self::State, t: usize) -> bool {
-            Modular::enabled(&self.0, || Some(&s.0), &s.1[t], t)
+            Modular::enabled(&self.0, (), || Some(&s.0), &s.1[t], t)
         }
         fn step(&self, s: &Self::State, t: usize) -> Self::State {
             let mut n = s.clone();
@@ -562,6 +645,16 @@ mod tests {
             );
             assert!(r.reduced && !r.executions_exact);
         }
+    }
+
+    #[test]
+    fn an_arena_out_of_ids_says_so() {
+        let arena: Arena<u8> = Arena::new();
+        assert_eq!(arena.id_of(5), 5);
+        assert!(!arena.full.load(Ordering::Relaxed));
+        assert_eq!(arena.id_of(NO_ID as usize), NO_ID);
+        assert!(arena.full.load(Ordering::Relaxed));
+        assert_eq!(arena.get(NO_ID), None);
     }
 
     #[test]

@@ -78,26 +78,55 @@ pub fn may_wait_for<'a>(t: &ThreadState, next_op: Option<&'a Op>) -> Wait<'a> {
     }
 }
 
+/// What deciding whether a thread waits asks of the kernel most: kept beside each stored
+/// kernel's id by the explorer, so that most such questions do not read the kernel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelSummary {
+    /// Some reservation lock is held (by an eviction between its steps).
+    pub resv_locked: bool,
+    /// A TLB flush could complete now.
+    pub tlb_flush_can_complete: bool,
+}
+
+impl KernelSummary {
+    pub fn of(k: &Model) -> Self {
+        KernelSummary {
+            resv_locked: !k.resv_locked.is_empty(),
+            tlb_flush_can_complete: k.tlb_flush_can_complete(),
+        }
+    }
+}
+
 /// Whether a thread's next step must wait: for the flush, until no walker has interrupts
 /// disabled; for a fault-capable step, until no other thread holds the object's lock.
 pub fn blocked(k: &Model, t: &ThreadState, next_op: Option<&Op>) -> bool {
-    waits(k, t, may_wait_for(t, next_op))
+    waits(
+        KernelSummary::of(k),
+        || Some(k),
+        t,
+        may_wait_for(t, next_op),
+    )
 }
 
-/// Whether what `t` may wait for ([`may_wait_for`]) keeps it waiting on `k`.
-pub fn waits(k: &Model, t: &ThreadState, wait: Wait<'_>) -> bool {
+/// Whether what `t` may wait for ([`may_wait_for`]) keeps it waiting on the kernel
+/// summarized by `summary`, which `k` gives when the summary does not decide.
+pub fn waits<'k>(
+    summary: KernelSummary,
+    k: impl FnOnce() -> Option<&'k Model>,
+    t: &ThreadState,
+    wait: Wait<'_>,
+) -> bool {
     match wait {
         Wait::Nothing => false,
-        Wait::TlbFlush => !k.tlb_flush_can_complete(),
-        Wait::ReservationLock(op) => locked_by_other(k, t, op),
+        Wait::TlbFlush => !summary.tlb_flush_can_complete,
+        // Most states hold no reservation lock; finding the op's object costs a vma lookup.
+        Wait::ReservationLock(op) => {
+            summary.resv_locked && k().is_some_and(|k| locked_by_other(k, t, op))
+        }
     }
 }
 
 fn locked_by_other(k: &Model, t: &ThreadState, op: &Op) -> bool {
-    // Most states hold no reservation lock; finding the op's object costs a vma lookup.
-    if k.resv_locked.is_empty() {
-        return false;
-    }
     let Some(obj) = fault_object(k, op) else {
         return false;
     };

@@ -3,7 +3,7 @@
 //! the explorer interns both and remembers steps (`mmlab_explore::modular`).
 
 use crate::build::Machine;
-use crate::fine::Wait;
+use crate::fine::KernelSummary;
 use crate::state::ThreadState;
 use mmlab_drivers::Model as Kernel;
 use mmlab_explore::Modular;
@@ -22,18 +22,21 @@ impl Modular for Machine {
         self.threads.len()
     }
 
+    type Summary = KernelSummary;
+
+    fn summary(&self, kernel: &Kernel) -> KernelSummary {
+        KernelSummary::of(kernel)
+    }
+
     fn enabled<'s>(
         &self,
+        summary: KernelSummary,
         kernel: impl FnOnce() -> Option<&'s Kernel>,
         t: &ThreadState,
         thread: usize,
     ) -> bool {
-        match self.next_wait(t, thread) {
-            None => false,
-            Some(Wait::Nothing) => true,
-            // Only a step that may wait reads the kernel.
-            Some(wait) => kernel().is_some_and(|k| !crate::fine::waits(k, t, wait)),
-        }
+        self.next_wait(t, thread)
+            .is_some_and(|wait| !crate::fine::waits(summary, kernel, t, wait))
     }
 
     fn step(&self, kernel: &mut Kernel, t: &mut ThreadState, thread: usize) {

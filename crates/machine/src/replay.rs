@@ -73,8 +73,10 @@ impl Model for Machine {
 impl Machine {
     /// Whether `thread` (in state `t`) can take a step on `kernel`.
     pub(crate) fn thread_enabled(&self, kernel: &Kernel, t: &ThreadState, thread: usize) -> bool {
-        self.next_wait(t, thread)
-            .is_some_and(|wait| !crate::fine::waits(kernel, t, wait))
+        self.next_wait(t, thread).is_some_and(|wait| {
+            let summary = crate::fine::KernelSummary::of(kernel);
+            !crate::fine::waits(summary, || Some(kernel), t, wait)
+        })
     }
 
     /// What `thread`'s next step may wait for, judged from its state alone (`Nothing` outside
