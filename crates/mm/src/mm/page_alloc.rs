@@ -311,22 +311,28 @@ impl PhysMem {
 
     /// The frames `pfn..pfn+count` as runs of equal frames: (first pfn, count, frame).
     pub fn frames(&self, pfn: Pfn, count: u64) -> Vec<(Pfn, u64, Frame)> {
-        let mut out = Vec::new();
-        let mut at = pfn;
-        let end = pfn.0 + count;
-        while at.0 < end {
-            let Some((runs, off)) = self.runs(at) else {
-                break;
-            };
+        self.frame_runs(pfn, count).collect()
+    }
+
+    /// [`PhysMem::frames`] without collecting them (for checks that stop at the first match).
+    pub fn frame_runs(&self, pfn: Pfn, count: u64) -> impl Iterator<Item = (Pfn, u64, Frame)> + '_ {
+        let end = pfn.0.saturating_add(count);
+        // The part of `at..end` inside one region's runs: (runs, offset, length, base).
+        let segment = move |at: Pfn| {
+            if at.0 >= end {
+                return None;
+            }
+            let (runs, off) = self.runs(at)?;
             let n = (end - at.0).min(runs.len() - off);
-            let base = at.0 - off;
-            out.extend(
-                runs.ranges(off, n)
-                    .map(|(s, c, frame)| (Pfn(base + s), c, *frame)),
-            );
-            at = at.offset(n);
-        }
-        out
+            (n > 0).then_some((runs, off, n, at.0 - off))
+        };
+        std::iter::successors(segment(pfn), move |&(_, off, n, base)| {
+            segment(Pfn(base + off + n))
+        })
+        .flat_map(|(runs, off, n, base)| {
+            runs.ranges(off, n)
+                .map(move |(s, c, frame)| (Pfn(base + s), c, *frame))
+        })
     }
 
     /// Copies the contents of `count` frames from `src` to `dst` (a memcpy by a driver).
@@ -553,8 +559,7 @@ impl<D: Devices> Kernel<D> {
         }
         let mapped = self
             .mem
-            .frames(pfn, pages)
-            .iter()
+            .frame_runs(pfn, pages)
             .any(|(_, _, f)| f.page.mapcount > 0);
         if mapped {
             self.raise(Event::UseAfterFree, || {

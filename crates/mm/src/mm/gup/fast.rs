@@ -547,8 +547,7 @@ impl<D: Devices> Kernel<D> {
             if let Slot::Pages { first, count, from } = *slot {
                 let reused = self
                     .mem
-                    .frames(first, count)
-                    .iter()
+                    .frame_runs(first, count)
                     .any(|(_, _, f)| f.owner != from.owner);
                 if reused {
                     self.raise(Event::PageReuse, || {
