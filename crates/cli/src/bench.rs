@@ -1,6 +1,7 @@
 //! `mmlab bench`: exploration speed on the seed race and a family of growing scenarios, with
 //! and without fine-grained steps, on one and two cores, measured side by side in one run.
 
+use mmlab_explore::modular::Interned;
 use mmlab_explore::{explore, Config};
 use mmlab_machine::check::check;
 use mmlab_machine::Machine;
@@ -22,6 +23,8 @@ struct Row {
     steps_run: u64,
     /// Distinct states per second exploring whole states (no interning), one core.
     whole_rate: f64,
+    /// Distinct states per second of the search alone (every step remembered), one core.
+    search_rate: f64,
 }
 
 /// One exploration, timed from the start of the search to the end of `check` (the interned
@@ -56,6 +59,27 @@ fn measure_whole(source: &str, fine: bool, limit: u64, timeout: f64) -> Option<f
     let start = Instant::now();
     let x = explore(&machine, &config(1, limit, timeout)).ok()?;
     Some(x.distinct_states as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// The search alone: the exploration run a second time on the same interned view, so that
+/// every step is remembered and the model runs none; one core. Distinct states per second of
+/// that second run (what the explorer costs, apart from the model's steps).
+fn measure_search(source: &str, fine: bool, limit: u64, timeout: f64) -> Option<f64> {
+    let machine = machine(source, fine)?;
+    let view = Interned::new(&machine);
+    let config = config(1, limit, timeout);
+    explore(&view, &config).ok()?;
+    let start = Instant::now();
+    let x = explore(&view, &config).ok()?;
+    Some(x.distinct_states as f64 / start.elapsed().as_secs_f64().max(1e-9))
+}
+
+/// The higher of two rates of the same exploration.
+fn best_rate(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn measure(source: &str, fine: bool, workers: usize, limit: u64, timeout: f64) -> Option<Measured> {
@@ -116,19 +140,20 @@ pub fn run(quick: bool) -> String {
             let mut two = measure(source, fine, 2, limit, timeout);
             // Whole states are slow: a shorter limit still gives their rate.
             let mut whole = measure_whole(source, fine, limit / 4, timeout / 4.0);
+            let mut search = measure_search(source, fine, limit, timeout);
             // Short runs are noisy and the first of a series pays for warming up: best of
             // three, the configurations alternating.
             if one.as_ref().is_some_and(|m| m.ms < 500.0) {
                 for _ in 0..2 {
                     one = faster(one, measure(source, fine, 1, limit, timeout));
                     two = faster(two, measure(source, fine, 2, limit, timeout));
-                    whole = match (whole, measure_whole(source, fine, limit / 4, timeout / 4.0)) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
+                    whole = best_rate(whole, measure_whole(source, fine, limit / 4, timeout / 4.0));
+                    search = best_rate(search, measure_search(source, fine, limit, timeout));
                 }
             }
-            if let (Some(a), Some(b), Some(whole_rate)) = (one, two, whole) {
+            if let (Some(a), Some(b), Some(whole_rate), Some(search_rate)) =
+                (one, two, whole, search)
+            {
                 rows.push(Row {
                     name: name.clone(),
                     fine,
@@ -140,12 +165,13 @@ pub fn run(quick: bool) -> String {
                     kernels: a.kernels,
                     steps_run: a.steps_run,
                     whole_rate,
+                    search_rate,
                 });
             }
         }
     }
     let mut out = String::from(
-        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state  kernels  steps run  whole st/s  gain\n",
+        "scenario              fine  distinct   transitions  1 core ms  states/s(1)  2 cores ms  states/s(2)  speedup  bytes/state  kernels  steps run  whole st/s  gain  search st/s\n",
     );
     for r in rows {
         let rate = |ms: f64| {
@@ -157,7 +183,7 @@ pub fn run(quick: bool) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1} {:>8} {:>9.0}% {:>11.0} {:>5.1}x",
+            "{:<21} {:<5} {:>9}{} {:>12} {:>10.1} {:>12.0} {:>11.1} {:>12.0} {:>8.2} {:>12.1} {:>8} {:>9.0}% {:>11.0} {:>5.1}x {:>12.0}",
             r.name,
             if r.fine { "yes" } else { "no" },
             r.states,
@@ -181,14 +207,35 @@ pub fn run(quick: bool) -> String {
             } else {
                 0.0
             },
+            r.search_rate,
         );
     }
-    out.push_str("(+: stopped at the state or time limit; rates are over the states explored;\n kernels: distinct kernel states stored by the interned view; steps run: transitions\n computed by the model rather than remembered; whole st/s: the same search on whole states,\n without interning or remembered steps, one core; gain: states/s(1) over it)\n");
+    out.push_str("(+: stopped at the state or time limit; rates are over the states explored;\n kernels: distinct kernel states stored by the interned view; steps run: transitions\n computed by the model rather than remembered; whole st/s: the same search on whole states,\n without interning or remembered steps, one core; gain: states/s(1) over it;\n search st/s: the search alone, run again on the same interned view so that every step is\n remembered and the model runs none, one core)\n");
     out
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_search_on_one_view_runs_no_model_step() {
+        // The premise of the `search st/s` column.
+        for fine in [false, true] {
+            let machine = machine(SEED, fine).expect("seed race sets up");
+            let view = Interned::new(&machine);
+            let first = explore(&view, &Config::default()).expect("explores");
+            let steps_run = view.stats().steps_run;
+            let second = explore(&view, &Config::default()).expect("explores");
+            assert!(steps_run > 0);
+            assert_eq!(view.stats().steps_run, steps_run);
+            assert_eq!(
+                (second.distinct_states, second.transitions),
+                (first.distinct_states, first.transitions)
+            );
+        }
+    }
+
     #[test]
     fn family_scenarios_parse_and_set_up() {
         for (t, n) in [(2, 2), (3, 5), (4, 8)] {
