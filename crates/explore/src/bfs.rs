@@ -290,10 +290,23 @@ pub(crate) fn run<M: Model>(
     reduce: bool,
     budget: &mut Budget<'_>,
 ) -> BfsRun<M::State> {
-    // Workers take the layers wide enough to share: waking them and waiting for them costs
-    // tens of microseconds per layer, more than a narrow layer's work. They start with the
-    // first such layer, so that a small search does not start threads at all.
-    let mut pool: Option<Arc<rayon::ThreadPool>> = None;
+    // With several workers the whole search runs inside their pool: layers are then handed
+    // to a worker that is already running (and keeps the narrow layers to itself), instead of
+    // being injected into the pool from outside twice per layer (expand, merge), which wakes
+    // a sleeping worker each time.
+    match (workers > 1).then(|| worker_pool(workers)).flatten() {
+        Some(pool) => pool.install(|| run_layers(model, workers, Some(&pool), reduce, budget)),
+        None => run_layers(model, workers, None, reduce, budget),
+    }
+}
+
+fn run_layers<M: Model>(
+    model: &M,
+    workers: usize,
+    pool: Option<&rayon::ThreadPool>,
+    reduce: bool,
+    budget: &mut Budget<'_>,
+) -> BfsRun<M::State> {
     let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
     let mut run = BfsRun {
         terminals: Vec::new(),
@@ -336,10 +349,9 @@ pub(crate) fn run<M: Model>(
         run.max_depth = depth;
         let layer_len = layers.iter().map(Vec::len).sum();
         let wide = workers > 1 && layer_len >= PARALLEL_LAYER;
-        if wide && pool.is_none() {
-            pool = worker_pool(workers);
-        }
-        let layer_pool = pool.as_deref().filter(|_| wide);
+        // Only layers wide enough to share go to the workers: handing out work and waiting
+        // for it costs tens of microseconds per layer, more than a narrow layer's work.
+        let layer_pool = pool.filter(|_| wide);
         let sharing = if layer_pool.is_some() { workers } else { 1 };
         let chunks = split_into_chunks(&layers, chunk_size(layer_len, sharing));
         let mut buffered = 0u64;
