@@ -233,6 +233,9 @@ struct StepIds<Summary> {
     shared: Id,
     summary: Summary,
     local: Id,
+    /// The stepping thread can step again from there (then the successor is not stopped,
+    /// whatever the other threads do: a state's successors need not ask them).
+    again: bool,
 }
 
 /// What the interned tables held at the end of a search.
@@ -313,10 +316,12 @@ impl<'m, M: Modular> Interned<'m, M> {
         let mut local = self.locals.get(key.local)?.clone();
         self.model.step(&mut shared, &mut local, key.thread);
         let (shared, summary) = self.intern_shared(shared);
+        let local = self.locals.intern(local);
         let ids = StepIds {
             shared,
             summary,
-            local: self.locals.intern(local),
+            local,
+            again: self.local_enabled(shared, summary, local, key.thread),
         };
         self.step_shard(key.shared).lock().ok()?.insert(key, ids);
         Some(ids)
@@ -336,11 +341,12 @@ impl<'m, M: Modular> Interned<'m, M> {
         if let Some(l) = next.locals.get_mut(thread) {
             *l = ids.local;
         }
-        let stopped = next
-            .locals
-            .iter()
-            .enumerate()
-            .all(|(t, &l)| !self.local_enabled(ids.shared, ids.summary, l, t));
+        let stopped = !ids.again
+            && next
+                .locals
+                .iter()
+                .enumerate()
+                .all(|(t, &l)| !self.local_enabled(ids.shared, ids.summary, l, t));
         if stopped {
             let Some(s) = self.shared.get(ids.shared) else {
                 return next;
