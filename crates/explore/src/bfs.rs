@@ -290,70 +290,122 @@ pub(crate) fn run<M: Model>(
     reduce: bool,
     budget: &mut Budget<'_>,
 ) -> BfsRun<M::State> {
-    // With several workers the whole search runs inside their pool: layers are then handed
-    // to a worker that is already running (and keeps the narrow layers to itself), instead of
-    // being injected into the pool from outside twice per layer (expand, merge), which wakes
-    // a sleeping worker each time.
-    match (workers > 1).then(|| worker_pool(workers)).flatten() {
-        Some(pool) => pool.install(|| run_layers(model, workers, Some(&pool), reduce, budget)),
-        None => run_layers(model, workers, None, reduce, budget),
+    let mut search = LayerSearch::new(model, workers, reduce, budget);
+    // Narrow layers are expanded on this thread. From the first layer wide enough to share,
+    // the search moves into the workers' pool (started then, once per process; a small search
+    // starts no threads): its layers are then handed to a worker that is already running,
+    // instead of being injected into the pool from outside twice per layer (expand, merge),
+    // which wakes a sleeping worker each time.
+    while let Some(width) = search.begin_layer() {
+        if search.wide(width) {
+            if let Some(pool) = worker_pool(workers) {
+                pool.install(|| {
+                    let mut width = width;
+                    while search.expand_layer(width, Some(&pool)) {
+                        match search.begin_layer() {
+                            Some(w) => width = w,
+                            None => break,
+                        }
+                    }
+                });
+                break;
+            }
+        }
+        if !search.expand_layer(width, None) {
+            break;
+        }
     }
+    search.finish()
 }
 
-fn run_layers<M: Model>(
-    model: &M,
+/// The state of a breadth-first search between layers.
+struct LayerSearch<'a, 'b, M: Model> {
+    model: &'a M,
     workers: usize,
-    pool: Option<&rayon::ThreadPool>,
     reduce: bool,
-    budget: &mut Budget<'_>,
-) -> BfsRun<M::State> {
-    let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
-    let mut run = BfsRun {
-        terminals: Vec::new(),
-        transitions: 0,
-        distinct: 0,
-        max_depth: 0,
-        visited_bytes: 0,
-        nonuniform: false,
-    };
+    budget: &'a mut Budget<'b>,
+    shards: Vec<Shard<M::State>>,
+    /// Each shard's layer being expanded; it swaps buffers with `Shard::next`.
+    layers: Vec<Vec<Entry<M::State>>>,
+    depth: usize,
+    run: BfsRun<M::State>,
+}
 
-    for (i, state) in model.init_states().into_iter().enumerate() {
-        let fp = fingerprint(&state);
-        shards[shard_of(fp)].incoming.push(vec![Successor {
-            fp,
-            state,
-            count: 1,
-            sleep: 0,
-            witness: Witness::start(i as u32),
-        }]);
-    }
-    for shard in shards.iter_mut() {
-        shard.merge();
+impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
+    fn new(model: &'a M, workers: usize, reduce: bool, budget: &'a mut Budget<'b>) -> Self {
+        let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
+        for (i, state) in model.init_states().into_iter().enumerate() {
+            let fp = fingerprint(&state);
+            shards[shard_of(fp)].incoming.push(vec![Successor {
+                fp,
+                state,
+                count: 1,
+                sleep: 0,
+                witness: Witness::start(i as u32),
+            }]);
+        }
+        for shard in shards.iter_mut() {
+            shard.merge();
+        }
+        LayerSearch {
+            model,
+            workers,
+            reduce,
+            budget,
+            shards,
+            layers: (0..SHARDS).map(|_| Vec::new()).collect(),
+            depth: 0,
+            run: BfsRun {
+                terminals: Vec::new(),
+                transitions: 0,
+                distinct: 0,
+                max_depth: 0,
+                visited_bytes: 0,
+                nonuniform: false,
+            },
+        }
     }
 
-    // Each shard's layer being expanded; it swaps buffers with `Shard::next`.
-    let mut layers: Vec<Vec<Entry<M::State>>> = (0..SHARDS).map(|_| Vec::new()).collect();
-    let mut depth = 0usize;
-    let chunks_per_batch = CHUNKS_PER_BATCH * workers.max(1);
-    let max_states = budget.max_states();
-    'layers: loop {
-        for (layer, shard) in layers.iter_mut().zip(shards.iter_mut()) {
+    /// Only layers wide enough to share go to the workers: handing out work and waiting for
+    /// it costs tens of microseconds per layer, more than a narrow layer's work.
+    fn wide(&self, width: usize) -> bool {
+        self.workers > 1 && width >= PARALLEL_LAYER
+    }
+
+    /// Makes the states found last the layer to expand; its width, or `None` if it is empty.
+    fn begin_layer(&mut self) -> Option<usize> {
+        for (layer, shard) in self.layers.iter_mut().zip(self.shards.iter_mut()) {
             std::mem::swap(layer, &mut shard.next);
             // Layers of these models grow by a small factor, when they grow.
             shard.begin_layer(layer.len() * 2);
         }
-        run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
-        if layers.iter().all(|l| l.is_empty()) {
-            break;
-        }
-        run.max_depth = depth;
-        let layer_len = layers.iter().map(Vec::len).sum();
-        let wide = workers > 1 && layer_len >= PARALLEL_LAYER;
-        // Only layers wide enough to share go to the workers: handing out work and waiting
-        // for it costs tens of microseconds per layer, more than a narrow layer's work.
-        let layer_pool = pool.filter(|_| wide);
-        let sharing = if layer_pool.is_some() { workers } else { 1 };
-        let chunks = split_into_chunks(&layers, chunk_size(layer_len, sharing));
+        self.run.distinct = self.distinct();
+        let width = self.layers.iter().map(Vec::len).sum();
+        (width > 0).then(|| {
+            self.run.max_depth = self.depth;
+            width
+        })
+    }
+
+    fn distinct(&self) -> u64 {
+        self.shards.iter().map(|s| s.visited.len() as u64).sum()
+    }
+
+    /// Expands the layer and merges its successors (with `pool`'s workers if it is wide).
+    /// Returns whether the search goes on (no limit stopped it).
+    fn expand_layer(&mut self, width: usize, pool: Option<&rayon::ThreadPool>) -> bool {
+        let (model, reduce) = (self.model, self.reduce);
+        let layer_pool = pool.filter(|_| self.wide(width));
+        let sharing = if layer_pool.is_some() {
+            self.workers
+        } else {
+            1
+        };
+        let chunks_per_batch = CHUNKS_PER_BATCH * self.workers.max(1);
+        let max_states = self.budget.max_states();
+        let chunks = split_into_chunks(&self.layers, chunk_size(width, sharing));
+        let shards = &mut self.shards;
+        let run = &mut self.run;
         let mut buffered = 0u64;
         let mut stop = false;
         let batches = chunks.chunks(chunks_per_batch).count();
@@ -390,7 +442,7 @@ fn run_layers<M: Model>(
             // Merging as soon as enough successors wait bounds the memory they take; the
             // shards' tables persist across merges of the same layer.
             if buffered >= MERGE_EVERY {
-                merge_all(&mut shards, layer_pool);
+                merge_all(shards, layer_pool);
                 buffered = 0;
                 run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
             }
@@ -398,28 +450,34 @@ fn run_layers<M: Model>(
             // them never overshoots the state limit by more than one batch.
             let bound = run.distinct + buffered;
             if max_states.is_some_and(|m| bound >= m)
-                || !budget.check(run.distinct, run.transitions, depth)
+                || !self.budget.check(run.distinct, run.transitions, self.depth)
             {
                 stop = true;
                 unexpanded = b + 1 < batches;
                 break;
             }
         }
-        merge_all(&mut shards, layer_pool);
-        for layer in layers.iter_mut() {
+        drop(chunks);
+        merge_all(&mut self.shards, layer_pool);
+        for layer in self.layers.iter_mut() {
             layer.clear();
         }
-        depth += 1;
+        self.depth += 1;
         if stop {
-            run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
-            budget.check(run.distinct, run.transitions, depth);
-            budget.stop_if_unfinished(unexpanded || shards.iter().any(|s| !s.next.is_empty()));
-            break 'layers;
+            self.run.distinct = self.distinct();
+            self.budget
+                .check(self.run.distinct, self.run.transitions, self.depth);
+            let unfinished = unexpanded || self.shards.iter().any(|s| !s.next.is_empty());
+            self.budget.stop_if_unfinished(unfinished);
         }
+        !stop
     }
-    run.nonuniform = shards.iter().any(|s| s.nonuniform);
-    run.visited_bytes = shards.iter().map(|s| s.visited.bytes()).sum();
-    run
+
+    fn finish(mut self) -> BfsRun<M::State> {
+        self.run.nonuniform = self.shards.iter().any(|s| s.nonuniform);
+        self.run.visited_bytes = self.shards.iter().map(|s| s.visited.bytes()).sum();
+        self.run
+    }
 }
 
 #[cfg(test)]
