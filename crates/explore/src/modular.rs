@@ -9,6 +9,9 @@
 //! - **Remembered steps.** A step depends only on (shared id, the thread's local id, thread),
 //!   so interleavings that differ only in where the other threads stand ask for a step already
 //!   taken; it is looked up instead of run.
+//! - **Summaries.** Beside the shared part's id, a state keeps the few facts about it that
+//!   deciding which threads can step needs most ([`Modular::Summary`]), so that at scale a
+//!   state's stored shared part (a cache miss) is seldom read just to ask that.
 //!
 //! Both are exact: interning compares whole values (hashes only find candidates), so two states
 //! get the same ids exactly when they are equal, and a remembered step is the step. The price is
