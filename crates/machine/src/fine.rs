@@ -97,19 +97,10 @@ impl KernelSummary {
     }
 }
 
-/// Whether a thread's next step must wait: for the flush, until no walker has interrupts
-/// disabled; for a fault-capable step, until no other thread holds the object's lock.
-pub fn blocked(k: &Model, t: &ThreadState, next_op: Option<&Op>) -> bool {
-    waits(
-        KernelSummary::of(k),
-        || Some(k),
-        t,
-        may_wait_for(t, next_op),
-    )
-}
-
 /// Whether what `t` may wait for ([`may_wait_for`]) keeps it waiting on the kernel
-/// summarized by `summary`, which `k` gives when the summary does not decide.
+/// summarized by `summary`, which `k` gives when the summary does not decide: for the flush,
+/// until no walker has interrupts disabled; for a fault-capable step, until no other thread
+/// holds the object's lock.
 pub fn waits<'k>(
     summary: KernelSummary,
     k: impl FnOnce() -> Option<&'k Model>,
