@@ -57,6 +57,12 @@ impl<T: Clone + Eq> Runs<T> {
         if start >= end {
             return;
         }
+        let i = self.run_index(start);
+        let run_end = self.runs.get(i + 1).map_or(self.len, |r| r.0);
+        if end <= run_end {
+            self.update_within(i, start, end, run_end, f);
+            return;
+        }
         let first = self.split_at(start);
         let last = if end < self.len {
             self.split_at(end)
@@ -67,6 +73,45 @@ impl<T: Clone + Eq> Runs<T> {
             f(&mut run.1);
         }
         self.merge_around(first.saturating_sub(1), last + 1);
+    }
+
+    /// [`Runs::update`] of `start..end`, which lies inside run `i` (ending at `run_end`): the
+    /// common case of a page or a block updated inside a larger run. The new value is
+    /// computed once; the run is split with one insertion rather than two, and not at all
+    /// when the value does not change.
+    fn update_within(
+        &mut self,
+        i: usize,
+        start: u64,
+        end: u64,
+        run_end: u64,
+        f: impl FnOnce(&mut T),
+    ) {
+        let (run_start, old) = self.runs[i].clone();
+        let mut new = old.clone();
+        f(&mut new);
+        if new == old {
+            return;
+        }
+        match (start > run_start, end < run_end) {
+            (false, false) => {
+                self.runs[i].1 = new;
+                self.merge_around(i, i + 2);
+            }
+            (true, false) => {
+                self.runs.insert(i + 1, (start, new));
+                self.merge_around(i + 2, i + 3);
+            }
+            (false, true) => {
+                self.runs[i].1 = new;
+                self.runs.insert(i + 1, (end, old));
+                self.merge_around(i, i + 1);
+            }
+            // Between two pieces of the old value: nothing to merge.
+            (true, true) => {
+                self.runs.splice(i + 1..i + 1, [(start, new), (end, old)]);
+            }
+        }
     }
 
     /// Sets every index in `start..start+count` to `value`.

@@ -376,23 +376,33 @@ impl<D: Devices> Kernel<D> {
                     if compound { "compound" } else { "non-compound" }
                 )
             });
-            k.mem.update(pfn, pages, |f| {
+            let compound = compound && order > 0;
+            // The first page holds the caller's reference (and heads a compound block); the
+            // others are its tails, or plain pages of a non-compound block.
+            let head = StructPage {
+                refcount: 1,
+                kind: if compound {
+                    PageKind::Head(order)
+                } else {
+                    PageKind::Normal
+                },
+                ..StructPage::FREE
+            };
+            let rest = StructPage {
+                kind: if compound {
+                    PageKind::Tail(pfn)
+                } else {
+                    PageKind::Normal
+                },
+                ..StructPage::FREE
+            };
+            k.mem.update(pfn, 1, |f| {
                 f.owner = owner;
-                f.page = StructPage {
-                    refcount: 0,
-                    kind: if compound && order > 0 {
-                        PageKind::Tail(pfn)
-                    } else {
-                        PageKind::Normal
-                    },
-                    ..StructPage::FREE
-                };
+                f.page = head;
             });
-            k.mem.update_page(pfn, |p| {
-                p.refcount = 1;
-                if compound && order > 0 {
-                    p.kind = PageKind::Head(order);
-                }
+            k.mem.update(pfn.offset(1), pages - 1, |f| {
+                f.owner = owner;
+                f.page = rest;
             });
             k.check_new_owner(pfn, pages);
             Some(pfn)
