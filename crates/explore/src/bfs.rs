@@ -152,6 +152,11 @@ fn worker_pool(workers: usize) -> Option<Arc<rayon::ThreadPool>> {
     Some(pool)
 }
 
+/// Distinct states found so far (merged into the shards' visited sets).
+fn distinct<S>(shards: &[Shard<S>]) -> u64 {
+    shards.iter().map(|s| s.visited.len() as u64).sum()
+}
+
 /// Merges every shard's waiting successors, in parallel when there is a pool.
 fn merge_all<S: Send + Sync>(shards: &mut [Shard<S>], pool: Option<&rayon::ThreadPool>) {
     match pool {
@@ -379,16 +384,12 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             // Layers of these models grow by a small factor, when they grow.
             shard.begin_layer(layer.len() * 2);
         }
-        self.run.distinct = self.distinct();
+        self.run.distinct = distinct(&self.shards);
         let width = self.layers.iter().map(Vec::len).sum();
         (width > 0).then(|| {
             self.run.max_depth = self.depth;
             width
         })
-    }
-
-    fn distinct(&self) -> u64 {
-        self.shards.iter().map(|s| s.visited.len() as u64).sum()
     }
 
     /// Expands the layer and merges its successors (with `pool`'s workers if it is wide).
@@ -444,7 +445,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             if buffered >= MERGE_EVERY {
                 merge_all(shards, layer_pool);
                 buffered = 0;
-                run.distinct = shards.iter().map(|s| s.visited.len() as u64).sum();
+                run.distinct = distinct(shards);
             }
             // Unmerged successors bound the new distinct states from above, so stopping on
             // them never overshoots the state limit by more than one batch.
@@ -464,7 +465,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
         }
         self.depth += 1;
         if stop {
-            self.run.distinct = self.distinct();
+            self.run.distinct = distinct(&self.shards);
             self.budget
                 .check(self.run.distinct, self.run.transitions, self.depth);
             let unfinished = unexpanded || self.shards.iter().any(|s| !s.next.is_empty());
