@@ -1,6 +1,7 @@
 //! `mmlab`: run mm litmus tests on the model of Linux memory management, explain an
 //! execution, list the kernel change points, format tests.
 
+mod allocator;
 mod bench;
 mod commands;
 mod diff;
@@ -9,11 +10,6 @@ mod render;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
-
-/// Exploration allocates and frees many small values on every core (kernel parts copied on
-/// write, successor buffers); mimalloc does that faster than the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(
@@ -69,6 +65,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    allocator::keep_freed_memory();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
