@@ -29,7 +29,7 @@ pub struct RunArgs {
     #[arg(long)]
     dfs: bool,
     /// Worker threads (1 or more).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse_workers)]
     workers: usize,
     /// Partial-order reduction (sleep sets).
     #[arg(long)]
@@ -38,8 +38,8 @@ pub struct RunArgs {
     #[arg(long)]
     max_states: Option<u64>,
     /// Stop after this many seconds (the result is then incomplete).
-    #[arg(long)]
-    timeout: Option<f64>,
+    #[arg(long, value_parser = parse_seconds)]
+    timeout: Option<Duration>,
     /// Also interleave inside operations where the kernel races (gup-fast walk steps, zap,
     /// TLB flush, free).
     #[arg(long)]
@@ -191,9 +191,7 @@ pub fn run(args: RunArgs) -> u8 {
             let result = match &schedule {
                 Some(s) => render::single_run(&machine, s),
                 None => {
-                    let mut config = Config::default()
-                        .workers(args.workers.max(1))
-                        .reduction(args.por);
+                    let mut config = Config::default().workers(args.workers).reduction(args.por);
                     if args.dfs {
                         config = config.depth_first();
                     }
@@ -201,7 +199,7 @@ pub fn run(args: RunArgs) -> u8 {
                         config = config.max_states(n);
                     }
                     if let Some(t) = args.timeout {
-                        config = config.timeout(Duration::from_secs_f64(t.max(0.0)));
+                        config = config.timeout(t);
                     }
                     let (config, bar) = progress_config(config);
                     let r = check(&machine, &config);
@@ -410,4 +408,44 @@ pub fn diff(args: DiffArgs) -> u8 {
     let (text, unexplained) = crate::diff::report(&comparisons, known.as_ref(), &kernels);
     print!("{text}");
     u8::from(unexplained)
+}
+
+/// `--workers`: a thread count of at least one.
+fn parse_workers(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("expected 1 or more worker threads".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("expected a thread count: {e}")),
+    }
+}
+
+/// `--timeout`: seconds, a finite number from 0 up (fractions allowed).
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .parse()
+        .map_err(|e| format!("expected seconds, such as 30 or 0.5: {e}"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("expected a finite number of seconds from 0 up, not {text}"))
+}
+
+#[cfg(test)]
+mod argument_tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_are_finite_seconds_from_zero_up() {
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        for bad in ["-1", "nan", "inf", "1e308", "soon", ""] {
+            assert!(parse_seconds(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn workers_are_one_or_more() {
+        assert_eq!(parse_workers("2"), Ok(2));
+        for bad in ["0", "-1", "two"] {
+            assert!(parse_workers(bad).is_err(), "{bad}");
+        }
+    }
 }

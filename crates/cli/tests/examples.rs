@@ -190,6 +190,19 @@ fn bad_input_exits_2_with_a_located_diagnostic() {
 }
 
 #[test]
+fn bad_limits_exit_2_and_say_what_was_expected() {
+    for (flag, value, expected) in [
+        ("--timeout", "nan", "finite number of seconds"),
+        ("--timeout", "1e308", "finite number of seconds"),
+        ("--workers", "0", "1 or more"),
+    ] {
+        let (code, _, err) = mmlab(&["run", "examples/pin-vs-evict.litmus", flag, value]);
+        assert_eq!(code, 2, "{flag} {value}: {err}");
+        assert!(err.contains(expected), "{flag} {value}: {err}");
+    }
+}
+
+#[test]
 fn kernels_lists_every_change_point() {
     let (code, out, _) = mmlab(&["kernels"]);
     assert_eq!(code, 0);

@@ -58,6 +58,9 @@ fn path_witness(init: u32, via: &[u8], extra: Option<u8>) -> Witness {
     }
 }
 
+/// Transitions between two checks of the clock (and progress reports).
+const CHECK_EVERY: u32 = 4096;
+
 pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::State> {
     let threads = model.threads();
     let inits = model.init_states();
@@ -70,6 +73,9 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
     let mut via: Vec<u8> = Vec::new();
     let mut since_check = 0u32;
     let mut deepest = 0usize;
+    // The state limit is checked on every new state (a comparison), so that a search stops
+    // exactly at it; the clock and progress only every CHECK_EVERY transitions.
+    let max_states = budget.max_states();
 
     'inits: for (i, init) in inits.iter().enumerate() {
         let fp = fingerprint(init);
@@ -84,7 +90,19 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
             next_thread: 0,
             any_enabled: false,
         });
-        while let Some(top) = stack.last_mut() {
+        if max_states.is_some_and(|m| table.len() as u64 >= m) {
+            since_check = CHECK_EVERY;
+        }
+        loop {
+            if since_check >= CHECK_EVERY {
+                since_check = 0;
+                if !budget.check(table.len() as u64, transitions, stack.len()) {
+                    break 'inits;
+                }
+            }
+            let Some(top) = stack.last_mut() else {
+                break;
+            };
             let t = (top.next_thread..threads).find(|&t| model.enabled(&top.state, t));
             let Some(t) = t else {
                 if !top.any_enabled {
@@ -95,8 +113,7 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
                         witness: path_witness(i as u32, &via, None),
                     });
                 }
-                let top = stack.pop().expect("stack is non-empty here");
-                if let Some(node) = table.get_mut(top.fp) {
+                if let Some(node) = stack.pop().and_then(|top| table.get_mut(top.fp)) {
                     node.flags = DONE;
                 }
                 via.pop();
@@ -119,16 +136,13 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
                 });
                 via.push(t as u8);
                 deepest = deepest.max(via.len());
+                if max_states.is_some_and(|m| table.len() as u64 >= m) {
+                    since_check = CHECK_EVERY;
+                }
             } else if node.flags == ON_PATH && cycle.is_none() {
                 cycle = Some(path_witness(i as u32, &via, Some(t as u8)));
             }
             since_check += 1;
-            if since_check >= 4096 {
-                since_check = 0;
-                if !budget.check(table.len() as u64, transitions, stack.len()) {
-                    break 'inits;
-                }
-            }
         }
     }
     let stopped = budget.stopped.is_some();

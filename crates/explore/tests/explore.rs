@@ -143,6 +143,16 @@ fn state_limit_stops_cleanly() {
 }
 
 #[test]
+fn depth_first_search_stops_exactly_at_the_state_limit() {
+    let m = Program::mixed(4, 6, 3);
+    for limit in [1, 5, 1000] {
+        let r = explore(&m, &Config::default().depth_first().max_states(limit)).unwrap();
+        assert!(!r.complete, "{limit}");
+        assert_eq!(r.distinct_states, limit);
+    }
+}
+
+#[test]
 fn timeout_stops_cleanly_and_progress_is_reported() {
     let m = Program::mixed(4, 8, 3);
     let calls = Arc::new(AtomicUsize::new(0));
