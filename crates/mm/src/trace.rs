@@ -22,10 +22,15 @@ pub enum TraceLine {
 }
 
 /// The trace recorder. Equal and hash-neutral whatever it holds, so states that differ only
-/// in their history are the same state.
+/// in their history are the same state. Off, it is one null pointer: every kernel value
+/// carries one, and the explorer copies kernels on every step it runs.
 #[derive(Clone, Debug, Default)]
-pub struct Tracer {
-    enabled: bool,
+pub struct Tracer(Option<Box<Recording>>);
+
+/// What an enabled [`Tracer`] keeps.
+#[derive(Clone, Debug, Default)]
+struct Recording {
+    /// The kernel functions entered and not yet left, innermost last.
     stack: Vec<&'static str>,
     lines: Vec<TraceLine>,
 }
@@ -42,54 +47,55 @@ impl Hash for Tracer {
 
 impl Tracer {
     pub fn enable(&mut self) {
-        self.enabled = true;
+        if self.0.is_none() {
+            self.0 = Some(Box::default());
+        }
     }
 
     pub fn enabled(&self) -> bool {
-        self.enabled
-    }
-
-    fn depth(&self) -> u16 {
-        self.stack.len().min(u16::MAX as usize) as u16
+        self.0.is_some()
     }
 
     pub fn enter(&mut self, function: &'static str) {
-        if self.enabled {
-            self.lines.push(TraceLine::Enter {
-                depth: self.depth(),
-                function,
-            });
-            // The call stack only names functions in trace lines: untraced runs (the
-            // explorer's) skip it.
-            self.stack.push(function);
+        // The call stack only names functions in trace lines: untraced runs (the
+        // explorer's) skip it.
+        if let Some(r) = &mut self.0 {
+            let depth = r.depth();
+            r.lines.push(TraceLine::Enter { depth, function });
+            r.stack.push(function);
         }
     }
 
     pub fn exit(&mut self) {
-        if self.enabled {
-            self.stack.pop();
+        if let Some(r) = &mut self.0 {
+            r.stack.pop();
         }
     }
 
-    /// The innermost function entered.
+    /// The innermost function entered (only known while recording).
     pub fn current(&self) -> &'static str {
-        self.stack.last().copied().unwrap_or("(user)")
+        self.0
+            .as_ref()
+            .and_then(|r| r.stack.last().copied())
+            .unwrap_or("(user)")
     }
 
     pub fn note(&mut self, text: impl FnOnce() -> String) {
-        if self.enabled {
-            self.lines.push(TraceLine::Note {
-                depth: self.depth(),
-                function: self.current(),
+        if let Some(r) = &mut self.0 {
+            let (depth, function) = (r.depth(), r.stack.last().copied().unwrap_or("(user)"));
+            r.lines.push(TraceLine::Note {
+                depth,
+                function,
                 text: text(),
             });
         }
     }
 
     pub fn event(&mut self, record: impl FnOnce() -> EventRecord) {
-        if self.enabled {
-            self.lines.push(TraceLine::Event {
-                depth: self.depth(),
+        if let Some(r) = &mut self.0 {
+            let depth = r.depth();
+            r.lines.push(TraceLine::Event {
+                depth,
                 record: record(),
             });
         }
@@ -97,6 +103,15 @@ impl Tracer {
 
     /// Takes the lines recorded so far.
     pub fn take(&mut self) -> Vec<TraceLine> {
-        std::mem::take(&mut self.lines)
+        self.0
+            .as_mut()
+            .map(|r| std::mem::take(&mut r.lines))
+            .unwrap_or_default()
+    }
+}
+
+impl Recording {
+    fn depth(&self) -> u16 {
+        self.stack.len().min(u16::MAX as usize) as u16
     }
 }
