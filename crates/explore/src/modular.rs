@@ -315,10 +315,18 @@ impl<'m, M: Modular> Interned<'m, M> {
 
     /// Runs the step `key` in the model and remembers its outcome.
     fn run_step(&self, key: StepKey) -> Option<StepIds<M::Summary>> {
-        let mut shared = self.shared.get(key.shared)?.clone();
+        let before = self.shared.get(key.shared)?;
+        let mut shared = before.clone();
         let mut local = self.locals.get(key.local)?.clone();
         self.model.step(&mut shared, &mut local, key.thread);
-        let (shared, summary) = self.intern_shared(shared);
+        // Many steps leave the shared part as it was (a read, a walk step). Comparing with
+        // the part it came from is cheap when its sub-parts are shared (pointer
+        // comparisons) and spares hashing and looking up the whole value.
+        let (shared, summary) = if shared == *before {
+            (key.shared, self.model.summary(before))
+        } else {
+            self.intern_shared(shared)
+        };
         let local = self.locals.intern(local);
         let ids = StepIds {
             shared,
