@@ -62,7 +62,7 @@ impl Devices for NoDevices {
 
 /// The modelled kernel.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct Kernel<D> {
+pub struct Kernel<D: 'static> {
     pub cfg: KernelConfig,
     pub thp: ThpMode,
     pub mem: PhysMem,
@@ -93,17 +93,30 @@ pub struct Kernel<D> {
     pub trace: Tracer,
 }
 
-/// Tables that store each distinct part of the kernels kept by a search once
-/// ([`Kernel::share_parts`]).
-#[derive(Default)]
-pub struct KernelParts<D> {
-    frames: PartTable<Runs<Frame>>,
-    vmas: PartTable<Vec<Vma>>,
-    page_tables: PartTable<BTreeMap<u64, Entry>>,
-    objects: PartTable<Vec<Backing>>,
-    holds: PartTable<Vec<Hold>>,
-    pgmaps: PartTable<Vec<PgMap>>,
-    devices: PartTable<D>,
+/// The tables that store each distinct part of the kernels kept by searches once
+/// ([`Kernel::share_parts`]): the process's ([`PartTable::global`]).
+pub struct KernelParts<D: 'static> {
+    frames: &'static PartTable<Runs<Frame>>,
+    vmas: &'static PartTable<Vec<Vma>>,
+    page_tables: &'static PartTable<BTreeMap<u64, Entry>>,
+    objects: &'static PartTable<Vec<Backing>>,
+    holds: &'static PartTable<Vec<Hold>>,
+    pgmaps: &'static PartTable<Vec<PgMap>>,
+    devices: &'static PartTable<D>,
+}
+
+impl<D: Devices> Default for KernelParts<D> {
+    fn default() -> Self {
+        KernelParts {
+            frames: PartTable::global(),
+            vmas: PartTable::global(),
+            page_tables: PartTable::global(),
+            objects: PartTable::global(),
+            holds: PartTable::global(),
+            pgmaps: PartTable::global(),
+            devices: PartTable::global(),
+        }
+    }
 }
 
 impl<D: Devices> Kernel<D> {
@@ -111,13 +124,13 @@ impl<D: Devices> Kernel<D> {
     /// equal to what it was; kernels sharing their parts take less memory and compare by
     /// pointers.
     pub fn share_parts(&mut self, parts: &KernelParts<D>) {
-        self.mem.share_in(&parts.frames);
-        self.vmas.share_in(&parts.vmas);
-        self.pt.share_in(&parts.page_tables);
-        self.objects.share_in(&parts.objects);
-        self.holds.share_in(&parts.holds);
-        self.pgmaps.share_in(&parts.pgmaps);
-        self.devices.share_in(&parts.devices);
+        self.mem.share_in(parts.frames);
+        self.vmas.share_in(parts.vmas);
+        self.pt.share_in(parts.page_tables);
+        self.objects.share_in(parts.objects);
+        self.holds.share_in(parts.holds);
+        self.pgmaps.share_in(parts.pgmaps);
+        self.devices.share_in(parts.devices);
     }
 
     pub fn new(cfg: KernelConfig) -> Self {

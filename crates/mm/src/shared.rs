@@ -6,56 +6,75 @@
 //! A [`PartTable`] stores equal parts once (hash-consing): states kept by a search share every
 //! part they have in common, however each was reached, and comparing two such states is a
 //! pointer comparison per part.
+//!
+//! A part the table stores is never freed (it lives as long as the process), so a state
+//! holding it holds a plain reference: cloning and dropping such a state touches no reference
+//! count. Explorers clone stored states on every step they run, on every core, and the
+//! counts of parts that every state shares were cache lines the cores took from each other
+//! on each clone and drop. The tables are per part type and process-wide
+//! ([`PartTable::global`]), so a part is stored once however many searches meet it; what
+//! they keep is the distinct parts of the states that searches stored.
 
 use serde::{Serialize, Serializer};
+use std::any::{Any, TypeId};
 use std::collections::hash_map::{Entry, HashMap};
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 struct Inner<T> {
     value: T,
     /// The value's hash once computed, else [`UNKNOWN`]. Racing computations store the same
     /// number, so a plain atomic is enough.
     hash: AtomicU64,
-    /// The [`PartTable`] holding this very allocation as its part for the value, if any
-    /// (0: none), so that sharing an already shared part costs one load.
-    table: AtomicU32,
 }
 
-/// A copy is a new allocation: no table holds it.
 impl<T: Clone> Clone for Inner<T> {
     fn clone(&self) -> Self {
         Inner {
             value: self.value.clone(),
             hash: AtomicU64::new(self.hash.load(Ordering::Relaxed)),
-            table: AtomicU32::new(NO_TABLE),
         }
     }
 }
 
-const NO_TABLE: u32 = 0;
 const UNKNOWN: u64 = 0;
 
 /// A copy-on-write, hash-caching wrapper.
-pub struct Shared<T>(Arc<Inner<T>>);
+pub struct Shared<T: 'static>(Part<T>);
 
-impl<T> Shared<T> {
-    pub fn new(value: T) -> Self {
-        Shared(Arc::new(Inner {
-            value,
-            hash: AtomicU64::new(UNKNOWN),
-            table: AtomicU32::new(NO_TABLE),
-        }))
-    }
+enum Part<T: 'static> {
+    /// A part of this state (and of its clones), freed with the last of them.
+    Own(Arc<Inner<T>>),
+    /// A part stored in a [`PartTable`], which never frees it.
+    Stored(&'static Inner<T>),
 }
 
 impl<T> Shared<T> {
+    pub fn new(value: T) -> Self {
+        Shared(Part::Own(Arc::new(Inner {
+            value,
+            hash: AtomicU64::new(UNKNOWN),
+        })))
+    }
+
+    fn inner(&self) -> &Inner<T> {
+        match &self.0 {
+            Part::Own(arc) => arc,
+            Part::Stored(stored) => stored,
+        }
+    }
+
     /// The hash, if it was computed already.
     fn known_hash(&self) -> Option<u64> {
-        Some(self.0.hash.load(Ordering::Relaxed)).filter(|&h| h != UNKNOWN)
+        Some(self.inner().hash.load(Ordering::Relaxed)).filter(|&h| h != UNKNOWN)
+    }
+
+    /// Whether `self` and `other` are the same allocation (then they are equal).
+    fn same_part(&self, other: &Self) -> bool {
+        std::ptr::eq(self.inner(), other.inner())
     }
 }
 
@@ -67,9 +86,9 @@ impl<T: Hash> Shared<T> {
         // A fixed seed: the same value hashes the same in every run and on every worker. A
         // hash of 0 is moved to 1, which keeps equal values' hashes equal.
         let hash = foldhash::quality::FixedState::with_seed(SEED)
-            .hash_one(&self.0.value)
+            .hash_one(&self.inner().value)
             .max(1);
-        self.0.hash.store(hash, Ordering::Relaxed);
+        self.inner().hash.store(hash, Ordering::Relaxed);
         hash
     }
 }
@@ -78,23 +97,34 @@ const SEED: u64 = 0x6d6d_6c61_625f_7368; // "mmlab_sh"
 
 impl<T> Clone for Shared<T> {
     fn clone(&self) -> Self {
-        Shared(Arc::clone(&self.0))
+        Shared(match &self.0 {
+            Part::Own(arc) => Part::Own(Arc::clone(arc)),
+            Part::Stored(stored) => Part::Stored(stored),
+        })
     }
 }
 
 impl<T> Deref for Shared<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.0.value
+        &self.inner().value
     }
 }
 
 impl<T: Clone> DerefMut for Shared<T> {
     fn deref_mut(&mut self) -> &mut T {
-        let inner = Arc::make_mut(&mut self.0);
-        *inner.hash.get_mut() = UNKNOWN;
-        *inner.table.get_mut() = NO_TABLE;
-        &mut inner.value
+        if let Part::Stored(stored) = self.0 {
+            // A stored part is never written: the state gets its own copy.
+            self.0 = Part::Own(Arc::new(stored.clone()));
+        }
+        match &mut self.0 {
+            Part::Own(arc) => {
+                let inner = Arc::make_mut(arc);
+                *inner.hash.get_mut() = UNKNOWN;
+                &mut inner.value
+            }
+            Part::Stored(_) => unreachable!("a stored part was just replaced by a copy"),
+        }
     }
 }
 
@@ -106,7 +136,7 @@ impl<T: Hash> Hash for Shared<T> {
 
 impl<T: PartialEq> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
-        if Arc::ptr_eq(&self.0, &other.0) {
+        if self.same_part(other) {
             return true;
         }
         // Equal values hash equally: differing hashes, once both are known, settle it.
@@ -115,7 +145,7 @@ impl<T: PartialEq> PartialEq for Shared<T> {
                 return false;
             }
         }
-        self.0.value == other.0.value
+        self.inner().value == other.inner().value
     }
 }
 
@@ -129,34 +159,53 @@ impl<T: Default> Default for Shared<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.value.fmt(f)
+        self.inner().value.fmt(f)
     }
 }
 
 impl<T: Serialize> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.value.serialize(s)
+        self.inner().value.serialize(s)
     }
 }
 
 /// Lock shards of a [`PartTable`], so that two workers rarely wait for each other.
 const PART_SHARDS: usize = 16;
 
-type PartMap<T> = HashMap<u64, Shared<T>, foldhash::fast::FixedState>;
+type PartMap<T> = HashMap<u64, &'static Inner<T>, foldhash::fast::FixedState>;
 
-/// One stored part per distinct value of `T` (by hash; see [`Shared::share_in`]). Parts stay
-/// alive as long as the table.
-pub struct PartTable<T> {
-    id: u32,
+/// One stored part per distinct value of `T` (by hash; see [`Shared::share_in`]). Stored
+/// parts are never freed.
+pub struct PartTable<T: 'static> {
     shards: Box<[Mutex<PartMap<T>>]>,
 }
 
 impl<T> Default for PartTable<T> {
     fn default() -> Self {
-        static NEXT_ID: AtomicU32 = AtomicU32::new(1);
         PartTable {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed).max(1),
             shards: (0..PART_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+impl<T: Send + Sync> PartTable<T> {
+    /// The process's table of parts of type `T`, made on first use.
+    pub fn global() -> &'static PartTable<T> {
+        type Tables = HashMap<TypeId, &'static (dyn Any + Send + Sync)>;
+        static TABLES: OnceLock<Mutex<Tables>> = OnceLock::new();
+        let mut tables = match TABLES.get_or_init(Mutex::default).lock() {
+            Ok(tables) => tables,
+            // Only a panic elsewhere poisons the lock; the map itself is still whole.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let table = *tables
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::leak(Box::new(PartTable::<T>::default())));
+        match table.downcast_ref::<PartTable<T>>() {
+            Some(table) => table,
+            // Entries are keyed by their own type, so this is not reached; a fresh table
+            // would still be correct, merely not shared.
+            None => Box::leak(Box::default()),
         }
     }
 }
@@ -175,30 +224,24 @@ impl<T> PartTable<T> {
     }
 }
 
-impl<T: Hash + Eq> Shared<T> {
-    /// Replaces this part by `table`'s part of equal value, or makes it that part. Values are
+impl<T: Hash + Eq + Clone> Shared<T> {
+    /// Replaces this part by `table`'s part of equal value, or stores it there. Values are
     /// compared whole, so the state means exactly what it meant; a value whose hash another
     /// value already holds in the table (a 64-bit collision) simply stays unshared.
     pub fn share_in(&mut self, table: &PartTable<T>) {
-        if self.0.table.load(Ordering::Relaxed) == table.id {
-            return;
-        }
+        let Part::Own(own) = &self.0 else {
+            return; // stored already
+        };
         let hash = self.cached_hash();
         let Ok(mut parts) = table.shards[hash as usize % PART_SHARDS].lock() else {
             return; // poisoned by a panic elsewhere: leave the part unshared
         };
-        match parts.entry(hash) {
-            Entry::Occupied(stored) => {
-                let stored = stored.get();
-                if Arc::ptr_eq(&stored.0, &self.0) || stored.0.value == self.0.value {
-                    *self = stored.clone();
-                }
-            }
-            Entry::Vacant(slot) => {
-                self.0.table.store(table.id, Ordering::Relaxed);
-                slot.insert(self.clone());
-            }
-        }
+        let stored = match parts.entry(hash) {
+            Entry::Occupied(stored) if stored.get().value == own.value => *stored.get(),
+            Entry::Occupied(_) => return,
+            Entry::Vacant(slot) => *slot.insert(Box::leak(Box::new(Inner::clone(own)))),
+        };
+        self.0 = Part::Stored(stored);
     }
 }
 
@@ -233,23 +276,53 @@ mod tests {
         let mut a = Shared::new(vec![1, 2]);
         let mut b = Shared::new(vec![1, 2]);
         let mut c = Shared::new(vec![3]);
-        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        assert!(!a.same_part(&b));
         for part in [&mut a, &mut b, &mut c] {
             part.share_in(&table);
         }
-        assert!(Arc::ptr_eq(&a.0, &b.0));
-        assert!(!Arc::ptr_eq(&a.0, &c.0));
+        assert!(a.same_part(&b));
+        assert!(!a.same_part(&c));
         assert_eq!(table.len(), 2);
         // A write copies the part; the copy is no longer the table's.
         b.push(3);
         assert_eq!(*a, vec![1, 2]);
         b.pop();
-        assert!(!Arc::ptr_eq(&a.0, &b.0));
+        assert!(!a.same_part(&b));
+        assert_eq!(a, b);
         b.share_in(&table);
-        assert!(Arc::ptr_eq(&a.0, &b.0));
-        // Another table does not take the first one's parts as its own.
-        let other = PartTable::default();
-        a.share_in(&other);
-        assert_eq!(other.len(), 1);
+        assert!(a.same_part(&b));
+    }
+
+    #[test]
+    fn stored_parts_outlive_their_table_and_copies_are_independent() {
+        let mut a = Shared::new(vec![7u8; 3]);
+        {
+            let table = PartTable::default();
+            a.share_in(&table);
+        }
+        let b = a.clone();
+        assert!(a.same_part(&b));
+        drop(b);
+        let mut c = a.clone();
+        c[0] = 8;
+        assert_eq!(*a, vec![7, 7, 7]);
+        assert_eq!(*c, vec![8, 7, 7]);
+    }
+
+    #[test]
+    fn the_global_table_is_one_per_type() {
+        let x: &PartTable<Vec<u16>> = PartTable::global();
+        let y: &PartTable<Vec<u16>> = PartTable::global();
+        assert!(std::ptr::eq(x, y));
+        let mut a = Shared::new(vec![1u16, 9, 9, 1]);
+        let mut b = Shared::new(vec![1u16, 9, 9, 1]);
+        a.share_in(x);
+        b.share_in(y);
+        assert!(a.same_part(&b));
+        let other: &PartTable<Vec<u32>> = PartTable::global();
+        assert!(!std::ptr::eq(
+            x as *const _ as *const u8,
+            other as *const _ as *const u8
+        ));
     }
 }
