@@ -113,18 +113,21 @@ impl<T> Deref for Shared<T> {
 
 impl<T: Clone> DerefMut for Shared<T> {
     fn deref_mut(&mut self) -> &mut T {
-        if let Part::Stored(stored) = self.0 {
-            // A stored part is never written: the state gets its own copy.
-            self.0 = Part::Own(Arc::new(stored.clone()));
-        }
-        match &mut self.0 {
-            Part::Own(arc) => {
-                let inner = Arc::make_mut(arc);
-                *inner.hash.get_mut() = UNKNOWN;
-                &mut inner.value
+        // As `Cow::to_mut`: a stored part is never written, so the state first gets its own
+        // copy of it.
+        let arc = match self.0 {
+            Part::Stored(stored) => {
+                self.0 = Part::Own(Arc::new(Inner::clone(stored)));
+                match self.0 {
+                    Part::Own(ref mut arc) => arc,
+                    Part::Stored(_) => unreachable!("the part was replaced by a copy above"),
+                }
             }
-            Part::Stored(_) => unreachable!("a stored part was just replaced by a copy"),
-        }
+            Part::Own(ref mut arc) => arc,
+        };
+        let inner = Arc::make_mut(arc);
+        *inner.hash.get_mut() = UNKNOWN;
+        &mut inner.value
     }
 }
 
