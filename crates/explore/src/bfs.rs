@@ -167,12 +167,21 @@ fn distinct<S>(shards: &[Shard<S>]) -> u64 {
     shards.iter().map(|s| s.visited.len() as u64).sum()
 }
 
+/// Runs `f` on every item (one per shard), in parallel when there is a pool.
+fn for_each_shard<T: Send>(
+    items: &mut [T],
+    pool: Option<&rayon::ThreadPool>,
+    f: impl Fn(&mut T) + Send + Sync,
+) {
+    match pool {
+        Some(pool) => pool.install(|| items.par_iter_mut().for_each(f)),
+        None => items.iter_mut().for_each(f),
+    }
+}
+
 /// Merges every shard's waiting successors, in parallel when there is a pool.
 fn merge_all<S: Send + Sync>(shards: &mut [Shard<S>], pool: Option<&rayon::ThreadPool>) {
-    match pool {
-        Some(pool) => pool.install(|| shards.par_iter_mut().for_each(Shard::merge)),
-        None => shards.iter_mut().for_each(Shard::merge),
-    }
+    for_each_shard(shards, pool, Shard::merge);
 }
 
 /// Ends the layer in every shard ([`Shard::end_layer`]), in parallel when there is a pool:
@@ -184,18 +193,8 @@ fn end_layer_all<S: Send + Sync>(
     layers: &mut [Vec<Entry<S>>],
     pool: Option<&rayon::ThreadPool>,
 ) {
-    match pool {
-        Some(pool) => pool.install(|| {
-            shards
-                .par_iter_mut()
-                .zip(layers.par_iter_mut())
-                .for_each(|(shard, layer)| shard.end_layer(layer))
-        }),
-        None => shards
-            .iter_mut()
-            .zip(layers.iter_mut())
-            .for_each(|(shard, layer)| shard.end_layer(layer)),
-    }
+    let mut pairs: Vec<_> = shards.iter_mut().zip(layers.iter_mut()).collect();
+    for_each_shard(&mut pairs, pool, |(shard, layer)| shard.end_layer(layer));
 }
 
 /// Empties `v` and gives it room for `n` items. A too-small buffer is replaced rather than

@@ -73,8 +73,8 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
     let mut via: Vec<u8> = Vec::new();
     let mut since_check = 0u32;
     let mut deepest = 0usize;
-    // The state limit is checked on every new state (a comparison), so that a search stops
-    // exactly at it; the clock and progress only every CHECK_EVERY transitions.
+    // The state limit is compared on every step, so that a search stops exactly at it; the
+    // clock and progress are checked only every CHECK_EVERY transitions.
     let max_states = budget.max_states();
 
     'inits: for (i, init) in inits.iter().enumerate() {
@@ -90,11 +90,9 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
             next_thread: 0,
             any_enabled: false,
         });
-        if max_states.is_some_and(|m| table.len() as u64 >= m) {
-            since_check = CHECK_EVERY;
-        }
         loop {
-            if since_check >= CHECK_EVERY {
+            let at_limit = max_states.is_some_and(|m| table.len() as u64 >= m);
+            if at_limit || since_check >= CHECK_EVERY {
                 since_check = 0;
                 if !budget.check(table.len() as u64, transitions, stack.len()) {
                     break 'inits;
@@ -136,9 +134,6 @@ pub(crate) fn run<M: Model>(model: &M, budget: &mut Budget<'_>) -> Searched<M::S
                 });
                 via.push(t as u8);
                 deepest = deepest.max(via.len());
-                if max_states.is_some_and(|m| table.len() as u64 >= m) {
-                    since_check = CHECK_EVERY;
-                }
             } else if node.flags == ON_PATH && cycle.is_none() {
                 cycle = Some(path_witness(i as u32, &via, Some(t as u8)));
             }

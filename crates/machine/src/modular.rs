@@ -35,8 +35,7 @@ impl Modular for Machine {
         t: &ThreadState,
         thread: usize,
     ) -> bool {
-        self.next_wait(t, thread)
-            .is_some_and(|wait| !crate::fine::waits(summary, kernel, t, wait))
+        self.enabled_given(summary, kernel, t, thread)
     }
 
     fn step(&self, kernel: &mut Kernel, t: &mut ThreadState, thread: usize) {

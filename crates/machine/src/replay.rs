@@ -73,10 +73,21 @@ impl Model for Machine {
 impl Machine {
     /// Whether `thread` (in state `t`) can take a step on `kernel`.
     pub(crate) fn thread_enabled(&self, kernel: &Kernel, t: &ThreadState, thread: usize) -> bool {
-        self.next_wait(t, thread).is_some_and(|wait| {
-            let summary = crate::fine::KernelSummary::of(kernel);
-            !crate::fine::waits(summary, || Some(kernel), t, wait)
-        })
+        let summary = crate::fine::KernelSummary::of(kernel);
+        self.enabled_given(summary, || Some(kernel), t, thread)
+    }
+
+    /// [`Machine::thread_enabled`] on the kernel summarized by `summary`, which `kernel`
+    /// gives when the summary and the thread state do not decide.
+    pub(crate) fn enabled_given<'k>(
+        &self,
+        summary: crate::fine::KernelSummary,
+        kernel: impl FnOnce() -> Option<&'k Kernel>,
+        t: &ThreadState,
+        thread: usize,
+    ) -> bool {
+        self.next_wait(t, thread)
+            .is_some_and(|wait| !crate::fine::waits(summary, kernel, t, wait))
     }
 
     /// What `thread`'s next step may wait for, judged from its state alone (`Nothing` outside

@@ -74,15 +74,12 @@ impl Tracer {
 
     /// The innermost function entered (only known while recording).
     pub fn current(&self) -> &'static str {
-        self.0
-            .as_ref()
-            .and_then(|r| r.stack.last().copied())
-            .unwrap_or("(user)")
+        self.0.as_ref().map_or(USER, |r| r.current())
     }
 
     pub fn note(&mut self, text: impl FnOnce() -> String) {
         if let Some(r) = &mut self.0 {
-            let (depth, function) = (r.depth(), r.stack.last().copied().unwrap_or("(user)"));
+            let (depth, function) = (r.depth(), r.current());
             r.lines.push(TraceLine::Note {
                 depth,
                 function,
@@ -110,8 +107,15 @@ impl Tracer {
     }
 }
 
+/// What [`Tracer::current`] names outside any kernel function.
+const USER: &str = "(user)";
+
 impl Recording {
     fn depth(&self) -> u16 {
         self.stack.len().min(u16::MAX as usize) as u16
+    }
+
+    fn current(&self) -> &'static str {
+        self.stack.last().copied().unwrap_or(USER)
     }
 }
