@@ -17,7 +17,10 @@
 //! get the same ids exactly when they are equal, and a remembered step is the step. The price is
 //! memory: every distinct part reached is kept until the search ends ([`ModularStats`]).
 
+mod locals;
+
 use crate::{explore, skipped, Config, Exploration, ExploreError, Model};
+use locals::Locals;
 use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -181,11 +184,11 @@ impl<T: Hash + Eq> Arena<T> {
 }
 
 /// A state by ids: the shared part's (with its summary), then each thread's local part's.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packed<Summary> {
     shared: Id,
     summary: Summary,
-    locals: SmallVec<[Id; 4]>,
+    locals: Locals,
 }
 
 /// The ids folded into one word first (a multiply and a rotate per id), which the hasher then
@@ -196,29 +199,10 @@ impl<Summary> Hash for Packed<Summary> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         const K: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut h = u64::from(self.shared).wrapping_mul(K);
-        for &id in &self.locals {
+        for &id in self.locals.iter() {
             h = (h ^ u64::from(id)).wrapping_mul(K).rotate_left(29);
         }
         state.write_u64(h);
-    }
-}
-
-/// Copied once per transition: SmallVec's own `clone` goes item by item.
-impl<Summary: Copy> Clone for Packed<Summary> {
-    fn clone(&self) -> Self {
-        let locals = match self.locals[..] {
-            // Up to four threads, word by word: a slice copy of unknown length calls memcpy.
-            [a] => SmallVec::from_buf_and_len([a, 0, 0, 0], 1),
-            [a, b] => SmallVec::from_buf_and_len([a, b, 0, 0], 2),
-            [a, b, c] => SmallVec::from_buf_and_len([a, b, c, 0], 3),
-            [a, b, c, d] => SmallVec::from_buf([a, b, c, d]),
-            _ => SmallVec::from_slice(&self.locals),
-        };
-        Packed {
-            shared: self.shared,
-            summary: self.summary,
-            locals,
-        }
     }
 }
 
