@@ -200,20 +200,52 @@ impl<T> Default for PartTable<T> {
     }
 }
 
+/// What the registry of process-wide tables needs of each.
+trait Global: Send + Sync {
+    fn as_any(&self) -> &(dyn Any + Send + Sync);
+    fn forget(&self);
+}
+
+impl<T: Send + Sync> Global for PartTable<T> {
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
+    }
+
+    fn forget(&self) {
+        PartTable::forget(self)
+    }
+}
+
+type Globals = HashMap<TypeId, &'static dyn Global>;
+
+/// The process-wide tables, one per part type.
+fn globals() -> std::sync::MutexGuard<'static, Globals> {
+    static TABLES: OnceLock<Mutex<Globals>> = OnceLock::new();
+    match TABLES.get_or_init(Mutex::default).lock() {
+        Ok(tables) => tables,
+        // Only a panic elsewhere poisons the lock; the map itself is still whole.
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Makes every process-wide table ([`PartTable::global`]) forget the parts it stored, so that
+/// the next search stores its parts as the first search of a process would: `mmlab bench`
+/// times each search from there, rather than let it find parts that earlier searches stored.
+/// What was handed out stays valid (stored parts are never freed), at the price of keeping
+/// their memory after no table knows them.
+pub fn forget_stored_parts() {
+    for table in globals().values() {
+        table.forget();
+    }
+}
+
 impl<T: Send + Sync> PartTable<T> {
     /// The process's table of parts of type `T`, made on first use.
     pub fn global() -> &'static PartTable<T> {
-        type Tables = HashMap<TypeId, &'static (dyn Any + Send + Sync)>;
-        static TABLES: OnceLock<Mutex<Tables>> = OnceLock::new();
-        let mut tables = match TABLES.get_or_init(Mutex::default).lock() {
-            Ok(tables) => tables,
-            // Only a panic elsewhere poisons the lock; the map itself is still whole.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let table = *tables
+        let table = *globals()
             .entry(TypeId::of::<T>())
             .or_insert_with(|| Box::leak(Box::new(PartTable::<T>::default())));
-        match table.downcast_ref::<PartTable<T>>() {
+        match table.as_any().downcast_ref::<PartTable<T>>() {
             Some(table) => table,
             // Entries are keyed by their own type, so this is not reached; a fresh table
             // would still be correct, merely not shared.
@@ -233,6 +265,15 @@ impl<T> PartTable<T> {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Forgets every stored part (see [`forget_stored_parts`]); the parts themselves live on.
+    pub fn forget(&self) {
+        for shard in self.shards.iter() {
+            if let Ok(mut parts) = shard.0.lock() {
+                parts.clear();
+            }
+        }
     }
 }
 
@@ -321,8 +362,31 @@ mod tests {
         assert_eq!(*c, vec![8, 7, 7]);
     }
 
+    /// Taken by the tests that use the process-wide tables: one of them makes them forget.
+    static GLOBAL_TABLES: Mutex<()> = Mutex::new(());
+
+    #[test]
+    fn a_forgotten_part_lives_on_and_is_stored_anew() {
+        let _only = GLOBAL_TABLES.lock();
+        let table: &PartTable<Vec<i64>> = PartTable::global();
+        let mut a = Shared::new(vec![5i64, 6]);
+        a.share_in(table);
+        assert_eq!(table.len(), 1);
+        forget_stored_parts();
+        assert!(table.is_empty());
+        assert_eq!(*a, vec![5, 6]);
+        let mut b = Shared::new(vec![5i64, 6]);
+        b.share_in(table);
+        assert!(!a.same_part(&b));
+        assert_eq!(a, b);
+        let mut c = Shared::new(vec![5i64, 6]);
+        c.share_in(table);
+        assert!(b.same_part(&c));
+    }
+
     #[test]
     fn the_global_table_is_one_per_type() {
+        let _only = GLOBAL_TABLES.lock();
         let x: &PartTable<Vec<u16>> = PartTable::global();
         let y: &PartTable<Vec<u16>> = PartTable::global();
         assert!(std::ptr::eq(x, y));
