@@ -549,8 +549,7 @@ impl<D: Devices> Kernel<D> {
             .into_iter()
             .find_map(|level| {
                 self.pt
-                    .leaf_entries(level, 0, u64::MAX)
-                    .find(|(_, e)| {
+                    .find_leaf(level, |e| {
                         e.present() && e.pfn().0 < end && pfn.0 < e.pfn().0 + level.pages()
                     })
                     .map(|(addr, _)| (level, addr))

@@ -142,10 +142,27 @@ impl PageTables {
         self.map(level)
             .range(PageTables::key(level, start)..PageTables::key(level, end.saturating_sub(1)) + 1)
             .map(move |(k, e)| (k * size, *e))
-            .filter(move |(addr, e)| match level {
-                Level::Pte => self.get(Level::Pte, *addr) == *e,
-                Level::Pmd | Level::Pud => e.leaf(),
-            })
+            .filter(move |&(addr, e)| self.reached(level, addr, e))
+    }
+
+    /// The first leaf entry at `level`, in address order, that a walker reaches and that
+    /// `wanted` accepts. (`wanted` is asked first: whether a PTE is reached costs a walk.)
+    pub fn find_leaf(&self, level: Level, wanted: impl Fn(Entry) -> bool) -> Option<(u64, Entry)> {
+        let size = level.size();
+        self.map(level)
+            .iter()
+            .map(|(k, e)| (k * size, *e))
+            .filter(|&(_, e)| wanted(e))
+            .find(|&(addr, e)| self.reached(level, addr, e))
+    }
+
+    /// Whether the entry stored for `addr` at `level` is a leaf a walker reaches: a PTE under
+    /// a present PMD table, a PMD or PUD entry that maps (not a table).
+    fn reached(&self, level: Level, addr: u64, e: Entry) -> bool {
+        match level {
+            Level::Pte => self.get(Level::Pte, addr) == e,
+            Level::Pmd | Level::Pud => e.leaf(),
+        }
     }
 
     /// Frees the page tables under `start..end` whose whole span no vma uses any more
