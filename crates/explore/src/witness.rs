@@ -31,6 +31,18 @@ impl Witness {
     }
 }
 
+impl Witness {
+    /// `self < other` for two executions of the same length: the order without comparing
+    /// lengths again.
+    #[inline]
+    fn same_length_before(&self, other: &Witness) -> bool {
+        (self.switches, self.init)
+            .cmp(&(other.switches, other.init))
+            .then_with(|| self.trace.cmp(&other.trace))
+            .is_lt()
+    }
+}
+
 impl Ord for Witness {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.trace.len(), self.switches, self.init, &self.trace).cmp(&(
@@ -65,12 +77,18 @@ impl Candidates {
     /// (All kept candidates have the same length, the shortest offered.)
     #[inline]
     pub fn offer(&mut self, w: Witness) {
-        if let Some(first) = self.items.first() {
-            match w.trace.len().cmp(&first.trace.len()) {
-                Ordering::Greater => return,
-                Ordering::Less => self.items.clear(),
-                Ordering::Equal => {}
+        let Some(first) = self.items.first() else {
+            self.items.push(w);
+            return;
+        };
+        match w.trace.len().cmp(&first.trace.len()) {
+            Ordering::Greater => return,
+            Ordering::Less => {
+                self.items.clear();
+                self.items.push(w);
+                return;
             }
+            Ordering::Equal => {}
         }
         let last = w.trace.last();
         let mut min = u32::MAX;
@@ -83,22 +101,19 @@ impl Candidates {
         }
         // An extension adds at most one switch, so a candidate more than one switch worse than
         // the best can never win.
-        if min != u32::MAX && w.switches > min + 1 {
+        if w.switches > min.saturating_add(1) {
             return;
         }
-        let improves_min = w.switches < min && min != u32::MAX;
+        let switches = w.switches;
         match same {
-            Some(i) => {
-                if w >= self.items[i] {
-                    return;
-                }
-                self.items[i] = w;
-            }
+            Some(i) => match self.items.get_mut(i) {
+                Some(kept) if w.same_length_before(kept) => *kept = w,
+                _ => return,
+            },
             None => self.items.push(w),
         }
-        if improves_min {
-            let best = self.items.iter().map(|c| c.switches).min().unwrap_or(0);
-            self.items.retain(|c| c.switches <= best + 1);
+        if switches < min {
+            self.items.retain(|c| c.switches <= switches + 1);
         }
     }
 
@@ -173,6 +188,36 @@ mod tests {
         // Extending by 0: [1,0,0] has 1 switch and beats [0,1,0] with 2.
         assert_eq!(c.extend_best(0).trace, t(&[1, 0, 0]));
         assert_eq!(c.extend_best(1).trace, t(&[0, 1, 1]));
+    }
+
+    proptest::proptest! {
+        /// Whatever is offered, the candidates answer as if every execution offered were
+        /// kept: the minimal one, and the minimal extension by each thread.
+        #[test]
+        fn candidates_answer_as_if_all_were_kept(
+            offered in proptest::collection::vec(
+                (0u32..2, proptest::collection::vec(0u8..3, 2..5)),
+                1..12,
+            )
+        ) {
+            let all: Vec<Witness> = offered
+                .iter()
+                .map(|(init, steps)| Witness { init: *init, ..w(steps) })
+                .collect();
+            let mut c = Candidates::one(all[0].clone());
+            for x in &all[1..] {
+                c.offer(x.clone());
+            }
+            proptest::prop_assert_eq!(c.best(), all.iter().min());
+            for thread in 0..3u8 {
+                let extended = all.iter().map(|x| Witness {
+                    init: x.init,
+                    switches: count_switches(&x.trace.iter().chain([thread]).collect::<Vec<_>>()),
+                    trace: x.trace.extended(thread),
+                });
+                proptest::prop_assert_eq!(Some(c.extend_best(thread)), extended.min());
+            }
+        }
     }
 
     #[test]
