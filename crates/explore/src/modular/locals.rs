@@ -25,7 +25,8 @@ impl Deref for Locals {
     #[inline]
     fn deref(&self) -> &[Id] {
         match self {
-            Locals::Inline { len, ids } => ids.get(..*len as usize).unwrap_or(ids),
+            // `len` never exceeds the inline slots (see `from_iter`).
+            Locals::Inline { len, ids } => ids.get(..*len as usize).unwrap_or(&[]),
             Locals::Heap(ids) => ids,
         }
     }
