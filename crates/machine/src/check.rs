@@ -9,7 +9,7 @@ use mmlab_explore::{explore_modular, Config, Exploration, ModularStats};
 use mmlab_litmus as ast;
 use mmlab_mm::Event;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 
 /// One distinct final outcome: the registers and events (kernel states that agree on them
 /// are merged, as herd7 shows final register values).
@@ -110,34 +110,31 @@ pub fn check(m: &Machine, config: &Config) -> Result<CheckResult, String> {
     let x = run
         .exploration
         .map_states(|(kernel, threads)| State { kernel, threads });
-    // Terminal states that show the same registers, signals and events are one final state;
-    // each is formatted once (a search may end in many states that differ only inside the
-    // kernel).
-    let shown_as = |s: &State| {
-        let regs: Vec<_> = s.threads.iter().map(|t| (t.regs, t.killed)).collect();
-        (regs, s.kernel.events)
-    };
-    let mut shown: HashMap<_, u128> = HashMap::new();
-    for t in &x.terminals {
-        let executions = shown.entry(shown_as(&t.state)).or_default();
-        *executions = executions.saturating_add(t.executions);
-    }
+    // Terminal states that show the same registers, signals and events are one final state,
+    // formatted once (a search may end in many states that differ only inside the kernel).
     let mut finals: Vec<FinalState> = Vec::new();
+    let mut final_of: HashMap<_, usize> = HashMap::new();
     for t in &x.terminals {
-        let Some(executions) = shown.remove(&shown_as(&t.state)) else {
-            continue; // counted with an earlier one
+        let regs: Vec<_> = t.state.threads.iter().map(|t| (t.regs, t.killed)).collect();
+        let i = match final_of.entry((regs, t.state.kernel.events)) {
+            Entry::Occupied(known) => *known.get(),
+            Entry::Vacant(slot) => {
+                let (registers, events) = summarize(&t.state);
+                let same = finals
+                    .iter()
+                    .position(|f| f.registers == registers && f.events == events);
+                *slot.insert(same.unwrap_or_else(|| {
+                    finals.push(FinalState {
+                        registers,
+                        events,
+                        executions: 0,
+                    });
+                    finals.len() - 1
+                }))
+            }
         };
-        let (registers, events) = summarize(&t.state);
-        match finals
-            .iter_mut()
-            .find(|f| f.registers == registers && f.events == events)
-        {
-            Some(f) => f.executions = f.executions.saturating_add(executions),
-            None => finals.push(FinalState {
-                registers,
-                events,
-                executions,
-            }),
+        if let Some(f) = finals.get_mut(i) {
+            f.executions = f.executions.saturating_add(t.executions);
         }
     }
     finals.sort_by(|a, b| (&a.registers, &a.events).cmp(&(&b.registers, &b.events)));
