@@ -12,6 +12,10 @@
 //! instead of costing a cache miss each per successor. Successors wait in buffers until
 //! [`MERGE_EVERY`] of them have accumulated (or the layer ends), which bounds that memory.
 //!
+//! Witnesses travel as ranks ([`ranks`]): a state's candidates are a few integers that name
+//! their place in the order of the layer before, and each layer keeps a bitmap from which the
+//! reported executions are read back at the end.
+//!
 //! Counting executions: when every execution to a state has the same length (true when each
 //! step advances a thread's program counter), all of a state's predecessors are in the layer
 //! just before it, so its count (sum over predecessors) is complete before it is expanded.
@@ -23,11 +27,14 @@ use crate::dfs::Searched;
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::por::successor_sleep;
 use crate::visited::{shard_of, FingerprintSet, FpTable, SHARDS};
-use crate::witness::{Candidates, Witness};
+use crate::witness::Witness;
 use crate::Model;
+use ranks::{Candidates, LayerRanks, Link};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
+
+mod ranks;
 
 /// Entries expanded by one task.
 const CHUNK: usize = 2048;
@@ -55,8 +62,17 @@ struct Successor<S> {
     fp: Fingerprint,
     count: u128,
     sleep: u64,
-    witness: Witness,
+    witness: Link,
     state: S,
+}
+
+/// A terminal state met while expanding layer `depth`, its witness still a rank there.
+struct RankedTerminal<S> {
+    fp: Fingerprint,
+    state: S,
+    count: u128,
+    depth: usize,
+    witness: Link,
 }
 
 /// A terminal state as found by a search, before conversion to the public report.
@@ -70,7 +86,7 @@ pub(crate) struct FoundTerminal<S> {
 struct ChunkOut<S> {
     /// One buffer per shard.
     buckets: Vec<Vec<Successor<S>>>,
-    terminals: Vec<FoundTerminal<S>>,
+    terminals: Vec<RankedTerminal<S>>,
     transitions: u64,
 }
 
@@ -105,10 +121,9 @@ impl<S> Shard<S> {
         make_room(&mut self.next, expected);
     }
 
-    /// Ends a layer in this shard: merges the waiting successors, drops the expanded
-    /// entries (`layer`) and makes the states found the next layer to expand.
+    /// Ends a layer in this shard, once merged and ranked: drops the expanded entries
+    /// (`layer`) and makes the states found the next layer to expand.
     fn end_layer(&mut self, layer: &mut Vec<Entry<S>>) {
-        self.merge();
         layer.clear();
         std::mem::swap(layer, &mut self.next);
         // Layers of these models grow by a small factor, when they grow.
@@ -184,15 +199,27 @@ fn merge_all<S: Send + Sync>(shards: &mut [Shard<S>], pool: Option<&rayon::Threa
     for_each_shard(shards, pool, Shard::merge);
 }
 
-/// Ends the layer in every shard ([`Shard::end_layer`]), in parallel when there is a pool:
-/// dropping a wide layer and clearing the shards' indexes are passes over memory as large as
-/// the layer, which the search's thread did alone between layers (a tenth of the time of a
-/// two-worker search of fine 4x8).
+/// Ends the layer in every shard: merges the waiting successors, ranks the new layer's
+/// candidate witnesses ([`ranks`]) and swaps layers ([`Shard::end_layer`]), in parallel when
+/// there is a pool: dropping a wide layer and clearing the shards' indexes are passes over
+/// memory as large as the layer, which the search's thread did alone between layers (a tenth
+/// of the time of a two-worker search of fine 4x8).
 fn end_layer_all<S: Send + Sync>(
     shards: &mut [Shard<S>],
     layers: &mut [Vec<Entry<S>>],
+    ranked: &mut RankedLayers,
     pool: Option<&rayon::ThreadPool>,
 ) {
+    merge_all(shards, pool);
+    let mut ranks = ranked.next_layer();
+    for_each_shard(shards, pool, |s| {
+        ranks.mark(s.next.iter().map(|e| &e.candidates))
+    });
+    ranks.count();
+    for_each_shard(shards, pool, |s| {
+        ranks.rank(s.next.iter_mut().map(|e| &mut e.candidates))
+    });
+    ranked.layers.push(ranks);
     let mut pairs: Vec<_> = shards.iter_mut().zip(layers.iter_mut()).collect();
     for_each_shard(&mut pairs, pool, |(shard, layer)| shard.end_layer(layer));
 }
@@ -203,6 +230,34 @@ fn make_room<T>(v: &mut Vec<T>, n: usize) {
     v.clear();
     if v.capacity() < n {
         *v = Vec::with_capacity(n);
+    }
+}
+
+/// The ranks of every layer's witnesses so far.
+struct RankedLayers {
+    layers: Vec<LayerRanks>,
+    threads: usize,
+    initial_states: u64,
+}
+
+impl RankedLayers {
+    /// Room for ranking the layer after the last one ranked.
+    fn next_layer(&self) -> LayerRanks {
+        match self.layers.last() {
+            Some(last) => LayerRanks::new(last.total(), false, self.threads),
+            None => LayerRanks::new(self.initial_states, true, self.threads),
+        }
+    }
+
+    /// A terminal with its witness read back as an execution.
+    fn found<S>(&self, t: RankedTerminal<S>) -> FoundTerminal<S> {
+        let layers = self.layers.get(..=t.depth).unwrap_or(&self.layers);
+        FoundTerminal {
+            fp: t.fp,
+            state: t.state,
+            count: t.count,
+            witness: ranks::execution(layers, t.witness.rank, t.witness.switches),
+        }
     }
 }
 
@@ -274,6 +329,7 @@ fn split_into_chunks<S>(layers: &[Vec<Entry<S>>], chunk: usize) -> Vec<Vec<&[Ent
 fn expand_chunk<M: Model>(
     model: &M,
     chunk: &[&[Entry<M::State>]],
+    depth: usize,
     reduce: bool,
     mut buckets: Vec<Vec<Successor<M::State>>>,
 ) -> ChunkOut<M::State> {
@@ -310,11 +366,12 @@ fn expand_chunk<M: Model>(
             });
         });
         if !any_enabled {
-            out.terminals.push(FoundTerminal {
+            out.terminals.push(RankedTerminal {
                 fp: fingerprint(&e.state),
                 state: e.state.clone(),
                 count: e.count,
-                witness: e.candidates.best().cloned().unwrap_or_default(),
+                depth,
+                witness: e.candidates.best().unwrap_or(Link::start(0)),
             });
         }
     }
@@ -364,6 +421,9 @@ struct LayerSearch<'a, 'b, M: Model> {
     shards: Vec<Shard<M::State>>,
     /// Each shard's layer being expanded; it swaps buffers with `Shard::next`.
     layers: Vec<Vec<Entry<M::State>>>,
+    ranked: RankedLayers,
+    /// Terminal states found, their witnesses not yet read back.
+    found: Vec<RankedTerminal<M::State>>,
     depth: usize,
     run: BfsRun<M::State>,
 }
@@ -371,18 +431,24 @@ struct LayerSearch<'a, 'b, M: Model> {
 impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
     fn new(model: &'a M, workers: usize, reduce: bool, budget: &'a mut Budget<'b>) -> Self {
         let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
-        for (i, state) in model.init_states().into_iter().enumerate() {
+        let init_states = model.init_states();
+        let mut ranked = RankedLayers {
+            layers: Vec::new(),
+            threads: model.threads(),
+            initial_states: init_states.len() as u64,
+        };
+        for (i, state) in init_states.into_iter().enumerate() {
             let fp = fingerprint(&state);
             shards[shard_of(fp)].incoming.push(vec![Successor {
                 fp,
                 state,
                 count: 1,
                 sleep: 0,
-                witness: Witness::start(i as u32),
+                witness: Link::start(i as u32),
             }]);
         }
         let mut layers: Vec<Vec<Entry<M::State>>> = (0..SHARDS).map(|_| Vec::new()).collect();
-        end_layer_all(&mut shards, &mut layers, None);
+        end_layer_all(&mut shards, &mut layers, &mut ranked, None);
         LayerSearch {
             model,
             workers,
@@ -390,6 +456,8 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             budget,
             shards,
             layers,
+            ranked,
+            found: Vec::new(),
             depth: 0,
             run: BfsRun {
                 terminals: Vec::new(),
@@ -421,7 +489,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
     /// Expands the layer and merges its successors (with `pool`'s workers if it is wide).
     /// Returns whether the search goes on (no limit stopped it).
     fn expand_layer(&mut self, width: usize, pool: Option<&rayon::ThreadPool>) -> bool {
-        let (model, reduce) = (self.model, self.reduce);
+        let (model, reduce, depth) = (self.model, self.reduce, self.depth);
         let layer_pool = pool.filter(|_| self.wide(width));
         let sharing = if layer_pool.is_some() {
             self.workers
@@ -433,6 +501,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
         let chunks = split_into_chunks(&self.layers, chunk_size(width, sharing));
         let shards = &mut self.shards;
         let run = &mut self.run;
+        let found = &mut self.found;
         let mut buffered = 0u64;
         let mut stop = false;
         let batches = chunks.chunks(chunks_per_batch).count();
@@ -448,7 +517,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
                 })
                 .collect();
             let expand = |(chunk, buckets): (&Vec<&[Entry<M::State>]>, _)| {
-                expand_chunk(model, chunk, reduce, buckets)
+                expand_chunk(model, chunk, depth, reduce, buckets)
             };
             let outs: Vec<ChunkOut<M::State>> = match layer_pool {
                 Some(pool) => pool.install(|| batch.par_iter().zip(buffers).map(expand).collect()),
@@ -456,7 +525,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             };
             for mut out in outs {
                 run.transitions += out.transitions;
-                run.terminals.append(&mut out.terminals);
+                found.append(&mut out.terminals);
                 for (shard, bucket) in shards.iter_mut().zip(out.buckets) {
                     buffered += bucket.len() as u64;
                     if bucket.is_empty() {
@@ -485,7 +554,12 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             }
         }
         drop(chunks);
-        end_layer_all(&mut self.shards, &mut self.layers, layer_pool);
+        end_layer_all(
+            &mut self.shards,
+            &mut self.layers,
+            &mut self.ranked,
+            layer_pool,
+        );
         self.depth += 1;
         if stop {
             self.run.distinct = distinct(&self.shards);
@@ -498,6 +572,8 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
     }
 
     fn finish(mut self) -> BfsRun<M::State> {
+        let ranked = &self.ranked;
+        self.run.terminals = self.found.drain(..).map(|t| ranked.found(t)).collect();
         self.run.nonuniform = self.shards.iter().any(|s| s.nonuniform);
         self.run.visited_bytes = self.shards.iter().map(|s| s.visited.bytes()).sum();
         self.run
