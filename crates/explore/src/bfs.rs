@@ -72,7 +72,9 @@ struct RankedTerminal<S> {
     state: S,
     count: u128,
     depth: usize,
-    witness: Link,
+    switches: u32,
+    /// The witness's rank in layer `depth`.
+    rank: u32,
 }
 
 /// A terminal state as found by a search, before conversion to the public report.
@@ -131,7 +133,7 @@ impl<S> Shard<S> {
     }
 
     /// Folds the buffered successors into `next` (new states only), marking them visited.
-    fn merge(&mut self) {
+    fn merge(&mut self, marks: &LayerRanks) {
         let mut incoming = std::mem::take(&mut self.incoming);
         for mut bucket in incoming.drain(..) {
             for s in bucket.drain(..) {
@@ -139,13 +141,13 @@ impl<S> Shard<S> {
                     let e = &mut self.next[i as usize];
                     e.count = e.count.saturating_add(s.count);
                     e.sleep &= s.sleep;
-                    e.candidates.offer(s.witness);
+                    e.candidates.offer(s.witness, marks);
                 } else if self.visited.insert(s.fp).0 {
                     *self.index.insert(s.fp).1 = self.next.len() as u32;
                     self.next.push(Entry {
                         count: s.count,
                         sleep: s.sleep,
-                        candidates: Candidates::one(s.witness),
+                        candidates: Candidates::one(s.witness, marks),
                         state: s.state,
                     });
                 } else {
@@ -195,8 +197,12 @@ fn for_each_shard<T: Send>(
 }
 
 /// Merges every shard's waiting successors, in parallel when there is a pool.
-fn merge_all<S: Send + Sync>(shards: &mut [Shard<S>], pool: Option<&rayon::ThreadPool>) {
-    for_each_shard(shards, pool, Shard::merge);
+fn merge_all<S: Send + Sync>(
+    shards: &mut [Shard<S>],
+    marks: &LayerRanks,
+    pool: Option<&rayon::ThreadPool>,
+) {
+    for_each_shard(shards, pool, |s| s.merge(marks));
 }
 
 /// Ends the layer in every shard: merges the waiting successors, ranks the new layer's
@@ -210,16 +216,8 @@ fn end_layer_all<S: Send + Sync>(
     ranked: &mut RankedLayers,
     pool: Option<&rayon::ThreadPool>,
 ) {
-    merge_all(shards, pool);
-    let mut ranks = ranked.next_layer();
-    for_each_shard(shards, pool, |s| {
-        ranks.mark(s.next.iter().map(|e| &e.candidates))
-    });
-    ranks.count();
-    for_each_shard(shards, pool, |s| {
-        ranks.rank(s.next.iter_mut().map(|e| &mut e.candidates))
-    });
-    ranked.layers.push(ranks);
+    merge_all(shards, &ranked.building, pool);
+    ranked.end_layer();
     let mut pairs: Vec<_> = shards.iter_mut().zip(layers.iter_mut()).collect();
     for_each_shard(&mut pairs, pool, |(shard, layer)| shard.end_layer(layer));
 }
@@ -233,20 +231,33 @@ fn make_room<T>(v: &mut Vec<T>, n: usize) {
     }
 }
 
-/// The ranks of every layer's witnesses so far.
+/// The ranks of every complete layer's witnesses, and the keys of the layer being built.
 struct RankedLayers {
     layers: Vec<LayerRanks>,
+    building: LayerRanks,
     threads: usize,
-    initial_states: u64,
 }
 
 impl RankedLayers {
-    /// Room for ranking the layer after the last one ranked.
-    fn next_layer(&self) -> LayerRanks {
-        match self.layers.last() {
-            Some(last) => LayerRanks::new(last.total(), false, self.threads),
-            None => LayerRanks::new(self.initial_states, true, self.threads),
+    fn new(initial_states: usize, threads: usize) -> Self {
+        RankedLayers {
+            layers: Vec::new(),
+            building: LayerRanks::new(initial_states as u64, true, threads),
+            threads,
         }
+    }
+
+    /// Counts the layer built and starts the next.
+    fn end_layer(&mut self) {
+        self.building.count();
+        let next = LayerRanks::new(self.building.total(), false, self.threads);
+        self.layers
+            .push(std::mem::replace(&mut self.building, next));
+    }
+
+    /// The ranks of the layer being expanded.
+    fn expanding(&self) -> &LayerRanks {
+        self.layers.last().unwrap_or(&self.building)
     }
 
     /// A terminal with its witness read back as an execution.
@@ -256,7 +267,7 @@ impl RankedLayers {
             fp: t.fp,
             state: t.state,
             count: t.count,
-            witness: ranks::execution(layers, t.witness.rank, t.witness.switches),
+            witness: ranks::execution(layers, t.rank, t.switches),
         }
     }
 }
@@ -330,6 +341,7 @@ fn expand_chunk<M: Model>(
     model: &M,
     chunk: &[&[Entry<M::State>]],
     depth: usize,
+    ranks: &LayerRanks,
     reduce: bool,
     mut buckets: Vec<Vec<Successor<M::State>>>,
 ) -> ChunkOut<M::State> {
@@ -362,16 +374,18 @@ fn expand_chunk<M: Model>(
                 state: next,
                 count: e.count,
                 sleep,
-                witness: e.candidates.extend_best(t as u8),
+                witness: e.candidates.extend_best(t as u8, ranks),
             });
         });
         if !any_enabled {
+            let (switches, rank) = e.candidates.best(ranks).unwrap_or_default();
             out.terminals.push(RankedTerminal {
                 fp: fingerprint(&e.state),
                 state: e.state.clone(),
                 count: e.count,
                 depth,
-                witness: e.candidates.best().unwrap_or(Link::start(0)),
+                switches,
+                rank,
             });
         }
     }
@@ -432,11 +446,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
     fn new(model: &'a M, workers: usize, reduce: bool, budget: &'a mut Budget<'b>) -> Self {
         let mut shards: Vec<Shard<M::State>> = (0..SHARDS).map(|_| Shard::new()).collect();
         let init_states = model.init_states();
-        let mut ranked = RankedLayers {
-            layers: Vec::new(),
-            threads: model.threads(),
-            initial_states: init_states.len() as u64,
-        };
+        let mut ranked = RankedLayers::new(init_states.len(), model.threads());
         for (i, state) in init_states.into_iter().enumerate() {
             let fp = fingerprint(&state);
             shards[shard_of(fp)].incoming.push(vec![Successor {
@@ -490,6 +500,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
     /// Returns whether the search goes on (no limit stopped it).
     fn expand_layer(&mut self, width: usize, pool: Option<&rayon::ThreadPool>) -> bool {
         let (model, reduce, depth) = (self.model, self.reduce, self.depth);
+        let ranked = &self.ranked;
         let layer_pool = pool.filter(|_| self.wide(width));
         let sharing = if layer_pool.is_some() {
             self.workers
@@ -517,7 +528,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
                 })
                 .collect();
             let expand = |(chunk, buckets): (&Vec<&[Entry<M::State>]>, _)| {
-                expand_chunk(model, chunk, depth, reduce, buckets)
+                expand_chunk(model, chunk, depth, ranked.expanding(), reduce, buckets)
             };
             let outs: Vec<ChunkOut<M::State>> = match layer_pool {
                 Some(pool) => pool.install(|| batch.par_iter().zip(buffers).map(expand).collect()),
@@ -538,7 +549,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             // Merging as soon as enough successors wait bounds the memory they take; the
             // shards' tables persist across merges of the same layer.
             if buffered >= MERGE_EVERY {
-                merge_all(shards, layer_pool);
+                merge_all(shards, &ranked.building, layer_pool);
                 buffered = 0;
                 run.distinct = distinct(shards);
             }

@@ -2,17 +2,19 @@
 //!
 //! Executions of one length are ordered by (context switches, initial state, thread
 //! sequence); see [`crate::witness`]. The last two only break ties, and they order every
-//! execution of a layer the same way whichever state it reaches. So once a layer is complete,
-//! the candidate executions its states keep are numbered in (initial state, thread sequence)
-//! order, their *rank*, and an execution one step longer is ordered by (the rank of the
+//! execution of a layer the same way whichever state it reaches. So the candidate executions
+//! a complete layer keeps are numbered in (initial state, thread sequence) order, their
+//! *rank*, and an execution one step longer is ordered by its *key*: (the rank of the
 //! execution it extends, its last thread). A candidate is three small integers, compared in a
 //! few instructions and copied along with every successor, instead of a thread sequence that
 //! grows with the depth.
 //!
-//! Each layer keeps the set of its candidates' (rank extended, thread) pairs as a bitmap with
-//! running counts ([`LayerRanks`]): a pair's rank is the number of pairs below it, and the
-//! thread sequence of the few executions reported is read back from rank to rank. The bitmap
-//! takes `threads` bits (plus half as many for the counts) per candidate of the layer before.
+//! Each layer keeps the set of its candidates' keys as a bitmap with running counts
+//! ([`LayerRanks`]), kept up to date as candidates come and go while the layer is built (a key
+//! names one execution, so it belongs to one candidate of one state). A key's rank is the
+//! number of keys below it, computed when the layer is expanded, and the thread sequences of
+//! the few executions reported are read back from rank to rank. The bitmap takes `threads`
+//! bits (plus half as many for the counts) per candidate of the layer before.
 
 use crate::trace::Trace;
 use crate::witness::Witness;
@@ -23,10 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Link {
     pub switches: u32,
-    /// While the layer is being built: the rank of the execution this one extends (in the
-    /// first layer: the initial state's index). Once the layer is ranked: this execution's own
-    /// rank in its layer.
-    pub rank: u32,
+    /// The rank of the execution this one extends in the layer before (in the first layer:
+    /// the initial state's index).
+    pub from: u32,
     /// The thread of the last step (none in the first layer).
     pub last: Option<u8>,
 }
@@ -36,23 +37,18 @@ impl Link {
     pub fn start(init: u32) -> Self {
         Link {
             switches: 0,
-            rank: init,
+            from: init,
             last: None,
         }
     }
 
-    /// Where this (not yet ranked) execution falls in its layer's order of (initial state,
-    /// thread sequence): one number per (execution extended, last thread).
+    /// Where this execution falls in its layer's order of (initial state, thread sequence):
+    /// one number per (execution extended, last thread).
     fn key(&self, threads: u64) -> u64 {
         match self.last {
-            None => u64::from(self.rank),
-            Some(t) => u64::from(self.rank) * threads + u64::from(t),
+            None => u64::from(self.from),
+            Some(t) => u64::from(self.from) * threads + u64::from(t),
         }
-    }
-
-    /// `self` before `other`, both unranked executions of one layer.
-    fn before(&self, other: &Link) -> bool {
-        (self.switches, self.rank, self.last) < (other.switches, other.rank, other.last)
     }
 }
 
@@ -64,7 +60,9 @@ pub(super) struct Candidates {
 }
 
 impl Candidates {
-    pub fn one(link: Link) -> Self {
+    /// The first execution found reaching a state of the layer `marks` is being built for.
+    pub fn one(link: Link, marks: &LayerRanks) -> Self {
+        marks.set(link);
         let mut c = Candidates::default();
         c.items.push(link);
         c
@@ -72,7 +70,7 @@ impl Candidates {
 
     /// Adds an execution reaching this state (all offered to one state have its depth).
     #[inline]
-    pub fn offer(&mut self, link: Link) {
+    pub fn offer(&mut self, link: Link, marks: &LayerRanks) {
         let mut min = u32::MAX;
         let mut same = None;
         for (i, c) in self.items.iter().enumerate() {
@@ -88,57 +86,56 @@ impl Candidates {
         }
         match same {
             Some(i) => match self.items.get_mut(i) {
-                Some(kept) if link.before(kept) => *kept = link,
+                // Same last thread: the order is (switches, rank extended).
+                Some(kept) if (link.switches, link.from) < (kept.switches, kept.from) => {
+                    marks.clear(*kept);
+                    *kept = link;
+                }
                 _ => return,
             },
             None => self.items.push(link),
         }
+        marks.set(link);
         if link.switches < min {
-            self.items.retain(|c| c.switches <= link.switches + 1);
+            self.items.retain(|c| {
+                let keep = c.switches <= link.switches + 1;
+                if !keep {
+                    marks.clear(*c);
+                }
+                keep
+            });
         }
     }
 
-    /// The minimal execution reaching this state (its layer ranked).
-    pub fn best(&self) -> Option<Link> {
-        self.items
-            .iter()
-            .min_by_key(|c| (c.switches, c.rank))
-            .copied()
+    /// The minimal execution reaching this state, as (switches, rank) in `ranks`, its
+    /// layer's ranks.
+    pub fn best(&self, ranks: &LayerRanks) -> Option<(u32, u32)> {
+        let key = |c: &Link| (c.switches, c.key(ranks.threads));
+        let best = self.items.iter().min_by_key(|c| key(c))?;
+        Some((best.switches, ranks.rank_of(best.key(ranks.threads))))
     }
 
     /// The minimal execution reaching the successor by `thread`, among those through this
-    /// state (its layer ranked): the extension is unranked, so it names the rank it extends.
+    /// state (`ranks` is its layer's ranks).
     #[inline]
-    pub fn extend_best(&self, thread: u8) -> Link {
-        let extended = |c: &Link| Link {
-            switches: c.switches + u32::from(c.last.is_some_and(|l| l != thread)),
-            rank: c.rank,
-            last: Some(thread),
+    pub fn extend_best(&self, thread: u8, ranks: &LayerRanks) -> Link {
+        let extended = |c: &Link| {
+            let switches = c.switches + u32::from(c.last.is_some_and(|l| l != thread));
+            (switches, c.key(ranks.threads))
         };
-        self.items
-            .iter()
-            .map(extended)
-            .min_by_key(|c| (c.switches, c.rank))
-            .unwrap_or(Link {
-                switches: 0,
-                rank: 0,
-                last: Some(thread),
-            })
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &Link> {
-        self.items.iter()
-    }
-
-    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Link> {
-        self.items.iter_mut()
+        let (switches, key) = self.items.iter().map(extended).min().unwrap_or((0, 0));
+        Link {
+            switches,
+            from: ranks.rank_of(key),
+            last: Some(thread),
+        }
     }
 }
 
-/// The ranks of one complete layer's candidates: a bitmap over their keys ([`Link::key`]).
+/// The keys of one layer's candidates ([`Link::key`]), as a bitmap with running counts.
 pub(super) struct LayerRanks {
     bits: Vec<AtomicU64>,
-    /// Keys set in the words before each word.
+    /// Keys set in the words before each word (once counted).
     before: Vec<u32>,
     /// Keys set in all (once counted).
     total: u64,
@@ -163,22 +160,28 @@ impl LayerRanks {
         }
     }
 
-    /// Marks the candidates of some of the layer's states (callable from several threads).
-    pub fn mark<'a>(&self, candidates: impl Iterator<Item = &'a Candidates>) {
-        for link in candidates.flat_map(Candidates::iter) {
-            let key = link.key(self.threads);
-            if let Some(word) = self.bits.get((key / 64) as usize) {
-                word.fetch_or(1 << (key % 64), Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// The layer's number of candidates (once counted).
+    /// The number of candidates in the layer (once counted).
     pub fn total(&self) -> u64 {
         self.total
     }
 
-    /// Counts the marks, once all are made.
+    /// Notes a candidate (shards are merged in parallel, hence the atomics).
+    fn set(&self, link: Link) {
+        let key = link.key(self.threads);
+        if let Some(word) = self.bits.get((key / 64) as usize) {
+            word.fetch_or(1 << (key % 64), Ordering::Relaxed);
+        }
+    }
+
+    /// Notes that a candidate was dropped.
+    fn clear(&self, link: Link) {
+        let key = link.key(self.threads);
+        if let Some(word) = self.bits.get((key / 64) as usize) {
+            word.fetch_and(!(1 << (key % 64)), Ordering::Relaxed);
+        }
+    }
+
+    /// Counts the candidates, once the layer is complete.
     pub fn count(&mut self) {
         let mut total = 0u64;
         self.before = self
@@ -193,14 +196,6 @@ impl LayerRanks {
         self.total = total;
     }
 
-    /// Replaces each candidate's key by its rank (after [`LayerRanks::count`]).
-    pub fn rank<'a>(&self, candidates: impl Iterator<Item = &'a mut Candidates>) {
-        for link in candidates.flat_map(Candidates::iter_mut) {
-            let key = link.key(self.threads);
-            link.rank = self.rank_of(key);
-        }
-    }
-
     fn rank_of(&self, key: u64) -> u32 {
         let word = (key / 64) as usize;
         let (Some(bits), Some(&before)) = (self.bits.get(word), self.before.get(word)) else {
@@ -212,7 +207,7 @@ impl LayerRanks {
 
     /// The key of the candidate of rank `rank`.
     fn key_of(&self, rank: u32) -> Option<u64> {
-        // The last word with fewer marks before it than `rank + 1`.
+        // The last word with fewer keys before it than `rank + 1`.
         let word = self.before.partition_point(|&b| b <= rank).checked_sub(1)?;
         let mut bits = self.bits.get(word)?.load(Ordering::Relaxed);
         for _ in 0..rank - self.before[word] {
@@ -249,52 +244,52 @@ mod tests {
     use crate::witness::count_switches;
     use proptest::prelude::*;
 
-    /// Ranks the given layer of executions (initial state, threads) the way a search does,
-    /// from the ranks of their one-step-shorter prefixes, and reads every one back.
-    fn rank_layers(executions: &[(u32, Vec<u8>)], threads: usize) -> Vec<LayerRanks> {
+    type Execution = (u32, Vec<u8>);
+
+    /// Builds the layers of the given executions (all of one length) the way a search does:
+    /// each layer's candidates name the rank of their prefix in the layer before.
+    fn rank_layers(executions: &[Execution], threads: usize) -> Vec<LayerRanks> {
         let depth = executions.first().map_or(0, |e| e.1.len());
         let mut layers: Vec<LayerRanks> = Vec::new();
-        let mut ranked: Vec<((u32, Vec<u8>), u32)> = Vec::new();
+        let mut previous: Vec<Execution> = Vec::new();
         for d in 0..=depth {
-            let mut prefixes: Vec<(u32, Vec<u8>)> = executions
+            let mut prefixes: Vec<Execution> = executions
                 .iter()
                 .map(|(i, t)| (*i, t[..d].to_vec()))
                 .collect();
             prefixes.sort();
             prefixes.dedup();
-            let links: Vec<Candidates> = prefixes
-                .iter()
-                .map(|(init, t)| {
-                    Candidates::one(match t.split_last() {
-                        None => Link::start(*init),
-                        Some((&last, before)) => Link {
-                            switches: count_switches(t),
-                            rank: ranked
-                                .iter()
-                                .find(|(p, _)| p.0 == *init && p.1 == before)
-                                .map_or(u32::MAX, |(_, r)| *r),
-                            last: Some(last),
-                        },
-                    })
-                })
-                .collect();
             let mut layer = match layers.last() {
                 Some(l) => LayerRanks::new(l.total(), false, threads),
                 None => LayerRanks::new(8, true, threads),
             };
-            layer.mark(links.iter());
-            layer.count();
-            let mut links = links;
-            layer.rank(links.iter_mut());
-            ranked = prefixes
-                .into_iter()
-                .zip(links.iter().map(|c| c.best().map_or(u32::MAX, |l| l.rank)))
+            let candidates: Vec<Candidates> = prefixes
+                .iter()
+                .map(|(init, t)| {
+                    let link = match t.split_last() {
+                        None => Link::start(*init),
+                        Some((&last, before)) => Link {
+                            switches: count_switches(t),
+                            from: previous
+                                .iter()
+                                .position(|p| p.0 == *init && p.1 == before)
+                                .map_or(u32::MAX, |r| r as u32),
+                            last: Some(last),
+                        },
+                    };
+                    Candidates::one(link, &layer)
+                })
                 .collect();
+            layer.count();
+            // Ranks number the layer in (initial state, threads) order.
+            let ranks: Vec<u32> = candidates
+                .iter()
+                .filter_map(|c| c.best(&layer).map(|b| b.1))
+                .collect();
+            assert_eq!(ranks, (0..prefixes.len() as u32).collect::<Vec<_>>());
             layers.push(layer);
+            previous = prefixes;
         }
-        // Ranks number the layer in (initial state, threads) order.
-        let ranks: Vec<u32> = ranked.iter().map(|(_, r)| *r).collect();
-        assert_eq!(ranks, (0..ranks.len() as u32).collect::<Vec<_>>());
         layers
     }
 
@@ -306,7 +301,7 @@ mod tests {
             depth in 0usize..6,
             seeds in proptest::collection::vec((0u32..8, any::<u64>()), 1..20),
         ) {
-            let executions: Vec<(u32, Vec<u8>)> = seeds
+            let executions: Vec<Execution> = seeds
                 .iter()
                 .map(|(init, bits)| {
                     let steps = (0..depth).map(|i| ((bits >> (3 * i)) % threads as u64) as u8);
@@ -325,59 +320,49 @@ mod tests {
         }
 
         /// Whatever is offered to one state, its candidates answer as if every execution
-        /// offered were kept: the minimal one, and the minimal extension by each thread.
+        /// offered were kept: the minimal one, and the minimal extension by each thread; and
+        /// the layer's keys are exactly those of the candidates kept.
         #[test]
         fn candidates_answer_as_if_all_were_kept(
-            offered in proptest::collection::vec((0u32..2, proptest::collection::vec(0u8..3, 3)), 1..12),
+            offered in proptest::collection::vec(
+                (0u32..2, proptest::collection::vec(0u8..3, 3)),
+                1..12,
+            ),
         ) {
-            // The order executions of one layer are ranked in: initial state, then threads.
-            let mut layer = offered.clone();
-            layer.sort();
-            layer.dedup();
-            let rank_of = |e: &(u32, Vec<u8>)| layer.iter().position(|x| x == e).unwrap_or(0) as u32;
-            // Offered unranked (naming their prefix's rank: here the prefix order is the
-            // layer's with the last step ignored, made up for the test as the prefix itself).
-            let prefixes: Vec<(u32, Vec<u8>)> = {
-                let mut p: Vec<_> = offered.iter().map(|(i, t)| (*i, t[..2].to_vec())).collect();
-                p.sort();
-                p.dedup();
-                p
-            };
-            let prefix_rank = |i: u32, t: &[u8]| {
-                prefixes.iter().position(|p| p.0 == i && p.1 == t).unwrap_or(0) as u32
-            };
-            let unranked = |(i, t): &(u32, Vec<u8>)| Link {
+            const THREADS: usize = 3;
+            // The layer before, in rank order: the offered executions' prefixes.
+            let mut prefixes: Vec<Execution> =
+                offered.iter().map(|(i, t)| (*i, t[..2].to_vec())).collect();
+            prefixes.sort();
+            prefixes.dedup();
+            let link = |(i, t): &Execution| Link {
                 switches: count_switches(t),
-                rank: prefix_rank(*i, &t[..2]),
+                from: prefixes
+                    .iter()
+                    .position(|p| p.0 == *i && p.1 == t[..2])
+                    .unwrap_or(0) as u32,
                 last: t.last().copied(),
             };
-            let mut c = Candidates::one(unranked(&offered[0]));
+            let mut marks = LayerRanks::new(prefixes.len() as u64, false, THREADS);
+            let mut c = Candidates::one(link(&offered[0]), &marks);
             for e in &offered[1..] {
-                c.offer(unranked(e));
+                c.offer(link(e), &marks);
             }
-            // Ranked as the search would: an execution's rank is its place in the layer.
-            let kept: Vec<Link> = c.items.iter().copied().collect();
-            for link in c.iter_mut() {
-                let e = offered
-                    .iter()
-                    .find(|e| unranked(e) == *link)
-                    .cloned()
-                    .unwrap_or_default();
-                link.rank = rank_of(&e);
-            }
-            prop_assert_eq!(kept.len(), c.items.len());
-            let key = |e: &(u32, Vec<u8>)| (count_switches(&e.1), e.0, e.1.clone());
-            let best = offered.iter().min_by_key(|e| key(e)).cloned().unwrap_or_default();
-            prop_assert_eq!(c.best().map(|l| l.rank), Some(rank_of(&best)));
-            for thread in 0..3u8 {
-                let extended = |e: &(u32, Vec<u8>)| {
+            marks.count();
+            prop_assert_eq!(marks.total(), c.items.len() as u64);
+            let rank = |e: &Execution| marks.rank_of(link(e).key(THREADS as u64));
+            let order = |e: &Execution| (count_switches(&e.1), e.0, e.1.clone());
+            let best = offered.iter().min_by_key(|e| order(e)).cloned().unwrap_or_default();
+            prop_assert_eq!(c.best(&marks), Some((count_switches(&best.1), rank(&best))));
+            for thread in 0..THREADS as u8 {
+                let extended = |e: &Execution| {
                     let mut t = e.1.clone();
                     t.push(thread);
                     (count_switches(&t), e.0, t)
                 };
                 let best = offered.iter().min_by_key(|e| extended(e)).cloned().unwrap_or_default();
-                let link = c.extend_best(thread);
-                prop_assert_eq!((link.switches, link.rank), (extended(&best).0, rank_of(&best)));
+                let l = c.extend_best(thread, &marks);
+                prop_assert_eq!((l.switches, l.from), (extended(&best).0, rank(&best)));
             }
         }
     }
@@ -385,7 +370,7 @@ mod tests {
     #[test]
     fn a_rank_past_the_layer_reads_back_as_no_key() {
         let mut layer = LayerRanks::new(3, true, 2);
-        layer.mark([Candidates::one(Link::start(1))].iter());
+        Candidates::one(Link::start(1), &layer);
         layer.count();
         assert_eq!(layer.key_of(0), Some(1));
         assert_eq!(layer.key_of(1), None);
