@@ -369,7 +369,7 @@ fn expand_chunk<M: Model>(
             } else {
                 0
             };
-            out.buckets[shard_of(fp)].push(Successor {
+            out.buckets[shard_of(model.locality(&next, fp))].push(Successor {
                 fp,
                 state: next,
                 count: e.count,
@@ -449,13 +449,15 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
         let mut ranked = RankedLayers::new(init_states.len(), model.threads());
         for (i, state) in init_states.into_iter().enumerate() {
             let fp = fingerprint(&state);
-            shards[shard_of(fp)].incoming.push(vec![Successor {
-                fp,
-                state,
-                count: 1,
-                sleep: 0,
-                witness: Link::start(i as u32),
-            }]);
+            shards[shard_of(model.locality(&state, fp))]
+                .incoming
+                .push(vec![Successor {
+                    fp,
+                    state,
+                    count: 1,
+                    sleep: 0,
+                    witness: Link::start(i as u32),
+                }]);
         }
         let mut layers: Vec<Vec<Entry<M::State>>> = (0..SHARDS).map(|_| Vec::new()).collect();
         end_layer_all(&mut shards, &mut layers, &mut ranked, None);

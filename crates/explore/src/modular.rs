@@ -19,6 +19,7 @@
 
 mod locals;
 
+use crate::fingerprint::Fingerprint;
 use crate::{explore, skipped, Config, Exploration, ExploreError, Model};
 use locals::Locals;
 use smallvec::SmallVec;
@@ -80,8 +81,10 @@ pub trait Modular: Sync {
     }
 }
 
-/// Lock shards of the tables: two workers rarely want the same one.
-const SHARDS: usize = 64;
+/// Lock shards of the tables: two workers rarely want the same one. As many as the search's
+/// shards, so that a search shard's states find their steps in one step-table shard
+/// ([`Model::locality`]).
+const SHARDS: usize = crate::visited::SHARDS;
 
 type Hasher = foldhash::fast::FixedState;
 
@@ -471,6 +474,13 @@ impl<M: Modular> Model for Interned<'_, M> {
             }
         }
         any_enabled
+    }
+
+    /// A state's shard is its shared part's step-table shard: a search expands one shard's
+    /// states together, and all their remembered steps are then in one step-table shard,
+    /// which stays in cache (at scale, a step look-up elsewhere is a cache miss).
+    fn locality(&self, p: &Packed<M::Summary>, _fp: Fingerprint) -> u64 {
+        u64::from(p.shared)
     }
 
     fn thread_label(&self, thread: usize) -> String {
