@@ -36,6 +36,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 mod ranks;
 
+/// Layer buffers at most this large are kept however small the layer.
+const MIN_KEPT: usize = 1024;
 /// Entries expanded by one task.
 const CHUNK: usize = 2048;
 /// Smallest chunk when a narrow layer is cut up so that every worker gets a share.
@@ -120,6 +122,12 @@ impl<S> Shard<S> {
     /// Starts building the next layer; `expected` guesses its size in this shard.
     fn begin_layer(&mut self, expected: usize) {
         self.index.clear_for(expected);
+        // A shard's share of a layer varies from layer to layer when states are placed by
+        // their [`Model::locality`]: a buffer kept at its largest size would hold memory
+        // that the shards growing now need.
+        if self.next.capacity() > 4 * expected.max(MIN_KEPT) {
+            self.next = Vec::new();
+        }
         make_room(&mut self.next, expected);
     }
 
@@ -311,18 +319,21 @@ impl<S> BfsRun<S> {
     }
 }
 
+/// Part of a layer expanded by one task: slices of shards' layers, with their shards.
+type Chunk<'a, S> = Vec<(usize, &'a [Entry<S>])>;
+
 /// Cuts the shards' layers into chunks of about `chunk` entries (a chunk may span shards, so
 /// small layers make few chunks and few successor buffers).
-fn split_into_chunks<S>(layers: &[Vec<Entry<S>>], chunk: usize) -> Vec<Vec<&[Entry<S>]>> {
+fn split_into_chunks<S>(layers: &[Vec<Entry<S>>], chunk: usize) -> Vec<Chunk<'_, S>> {
     let mut chunks = Vec::new();
-    let mut current: Vec<&[Entry<S>]> = Vec::new();
+    let mut current: Chunk<'_, S> = Vec::new();
     let mut size = 0;
-    for layer in layers {
+    for (shard, layer) in layers.iter().enumerate() {
         let mut rest = &layer[..];
         while !rest.is_empty() {
             let take = rest.len().min(chunk - size);
             let (head, tail) = rest.split_at(take);
-            current.push(head);
+            current.push((shard, head));
             size += take;
             rest = tail;
             if size == chunk {
@@ -337,26 +348,60 @@ fn split_into_chunks<S>(layers: &[Vec<Entry<S>>], chunk: usize) -> Vec<Vec<&[Ent
     chunks
 }
 
+/// A buffer for the successors a chunk sends to one shard, with room for `n` of them: a
+/// large spare for the chunk's own shards, which get most of them when the model's
+/// [`Model::locality`] keeps successors near their states, an even share's otherwise.
+fn successor_buffer<S>(
+    shard: &mut Shard<S>,
+    large: &mut Vec<Vec<Successor<S>>>,
+    home: bool,
+) -> Vec<Successor<S>> {
+    let spare = if home { large.pop() } else { None };
+    spare.or_else(|| shard.spare.pop()).unwrap_or_default()
+}
+
+/// Moves the shards' spare buffers that grew past `capacity` into `large`, for the chunks'
+/// own shards: left with their shards, they would wait there, idle, until the search came
+/// back to that shard, and every shard would end up holding its own.
+fn gather_large<S>(shards: &mut [Shard<S>], large: &mut Vec<Vec<Successor<S>>>, capacity: usize) {
+    for shard in shards.iter_mut() {
+        let mut i = 0;
+        while i < shard.spare.len() {
+            if shard.spare[i].capacity() > capacity {
+                large.push(shard.spare.swap_remove(i));
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
 fn expand_chunk<M: Model>(
     model: &M,
-    chunk: &[&[Entry<M::State>]],
+    chunk: &[(usize, &[Entry<M::State>])],
     depth: usize,
     ranks: &LayerRanks,
     reduce: bool,
     mut buckets: Vec<Vec<Successor<M::State>>>,
 ) -> ChunkOut<M::State> {
     let threads = model.threads();
-    let entries: usize = chunk.iter().map(|c| c.len()).sum();
-    // Room for an even spread of successors, so buckets rarely reallocate.
-    for b in buckets.iter_mut() {
-        make_room(b, entries * threads / SHARDS);
+    // Room for every successor of the chunk's own shards' states staying in their shard;
+    // other buffers keep the room they had (they adapt to how many successors leave).
+    let mut room = vec![0; buckets.len()];
+    for &(shard, part) in chunk {
+        if let Some(r) = room.get_mut(shard) {
+            *r += part.len() * threads;
+        }
+    }
+    for (b, n) in buckets.iter_mut().zip(room) {
+        make_room(b, n);
     }
     let mut out = ChunkOut {
         buckets,
         terminals: Vec::new(),
         transitions: 0,
     };
-    for e in chunk.iter().flat_map(|c| c.iter()) {
+    for e in chunk.iter().flat_map(|c| c.1.iter()) {
         let mut explored = 0u64;
         let skip = if reduce { e.sleep } else { 0 };
         let any_enabled = model.successors(&e.state, skip, &mut |t, next, commuting| {
@@ -436,6 +481,8 @@ struct LayerSearch<'a, 'b, M: Model> {
     /// Each shard's layer being expanded; it swaps buffers with `Shard::next`.
     layers: Vec<Vec<Entry<M::State>>>,
     ranked: RankedLayers,
+    /// Emptied successor buffers that grew large (see [`gather_large`]).
+    large_buffers: Vec<Vec<Successor<M::State>>>,
     /// Terminal states found, their witnesses not yet read back.
     found: Vec<RankedTerminal<M::State>>,
     depth: usize,
@@ -469,6 +516,7 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
             shards,
             layers,
             ranked,
+            large_buffers: Vec::new(),
             found: Vec::new(),
             depth: 0,
             run: BfsRun {
@@ -519,17 +567,22 @@ impl<'a, 'b, M: Model> LayerSearch<'a, 'b, M> {
         let mut stop = false;
         let batches = chunks.chunks(chunks_per_batch).count();
         let mut unexpanded = false;
+        let large = &mut self.large_buffers;
+        let threads = model.threads();
         for (b, batch) in chunks.chunks(chunks_per_batch).enumerate() {
+            gather_large(shards, large, 2 * CHUNK * threads / SHARDS);
             let buffers: Vec<Vec<Vec<Successor<M::State>>>> = batch
                 .iter()
-                .map(|_| {
+                .map(|chunk| {
+                    let home = |k: usize| chunk.iter().any(|&(shard, _)| shard == k);
                     shards
                         .iter_mut()
-                        .map(|s| s.spare.pop().unwrap_or_default())
+                        .enumerate()
+                        .map(|(k, s)| successor_buffer(s, large, home(k)))
                         .collect()
                 })
                 .collect();
-            let expand = |(chunk, buckets): (&Vec<&[Entry<M::State>]>, _)| {
+            let expand = |(chunk, buckets): (&Chunk<'_, M::State>, _)| {
                 expand_chunk(model, chunk, depth, ranked.expanding(), reduce, buckets)
             };
             let outs: Vec<ChunkOut<M::State>> = match layer_pool {
