@@ -1,7 +1,8 @@
 //! Breadth-first search by layers, on one core or several.
 //!
 //! Layer d holds the full states first reached after d steps. Expanding a layer produces
-//! successors, routed by fingerprint to one of [`SHARDS`] shards. When the layer is done, each
+//! successors, routed to one of [`SHARDS`] shards by their [`Model::locality`] (by default
+//! their fingerprint), and a shard's states are expanded together. When the layer is done, each
 //! shard folds its successors together (counts add, sleep sets intersect, witnesses take the
 //! minimum) and checks them against its part of the visited set; shards are independent, so
 //! they merge in parallel without locks. Folding is commutative and ties are broken by
@@ -348,9 +349,9 @@ fn split_into_chunks<S>(layers: &[Vec<Entry<S>>], chunk: usize) -> Vec<Chunk<'_,
     chunks
 }
 
-/// A buffer for the successors a chunk sends to one shard, with room for `n` of them: a
-/// large spare for the chunk's own shards, which get most of them when the model's
-/// [`Model::locality`] keeps successors near their states, an even share's otherwise.
+/// A buffer for the successors a chunk sends to one shard: a large spare for the chunk's own
+/// shards, which get most of them when the model's [`Model::locality`] keeps successors near
+/// their states, the shard's own spare otherwise.
 fn successor_buffer<S>(
     shard: &mut Shard<S>,
     large: &mut Vec<Vec<Successor<S>>>,

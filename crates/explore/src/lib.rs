@@ -150,8 +150,8 @@ pub trait Model: Sync {
     /// Which shard of the breadth-first search `state` (whose fingerprint is `fp`) belongs
     /// to, as any function of the state: its low bits pick the shard. States of one shard
     /// are expanded together, so a model whose steps consult tables keyed by part of the
-    /// state can name that part here and keep its look-ups in cache. The default spreads
-    /// states by fingerprint.
+    /// state can name that part here and keep its look-ups in cache. Results do not depend
+    /// on it (only speed and memory do); the default spreads states by fingerprint.
     fn locality(&self, _state: &Self::State, fp: Fingerprint) -> u64 {
         fp
     }
