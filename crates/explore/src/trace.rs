@@ -1,6 +1,7 @@
 //! The thread sequence of a witness execution.
 //!
-//! Witnesses are extended once per successor and compared on every merge, so the common case
+//! The depth-first search's topological pass extends witnesses once per edge and compares
+//! them at every state, and every reported execution is one, so the common case
 //! (threads 0–15, up to 64 steps) is packed four bits per step into four words, most significant
 //! first: extending is a shift and an or, and lexicographic comparison is integer comparison.
 //! Longer executions, or thread ids from 16 up, are kept as a byte slice on the heap.

@@ -1,4 +1,7 @@
-//! Minimal witness executions, computed incrementally along the search.
+//! Minimal witness executions: the order they are minimised in, and the candidates the
+//! depth-first search's topological pass keeps per state (whose executions reaching a state
+//! may differ in length). The breadth-first search keeps its candidates as ranks instead
+//! (`bfs::ranks`) and reads its reported executions back into [`Witness`]es at the end.
 //!
 //! "Minimal" orders executions by (steps, context switches, initial state, thread sequence
 //! lexicographically), so the witness is unique and the same whatever the worker count.
