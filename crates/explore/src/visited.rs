@@ -58,6 +58,11 @@ impl<V: Copy + Default> FpTable<V> {
         self.len == 0
     }
 
+    /// Slots allocated (each holds one entry at most).
+    pub fn capacity(&self) -> usize {
+        self.keys.len()
+    }
+
     /// Forgets every entry, keeping the allocation.
     pub fn clear(&mut self) {
         self.keys.fill(EMPTY);
@@ -67,12 +72,23 @@ impl<V: Copy + Default> FpTable<V> {
     /// Forgets every entry and makes room for `expected` entries (shrinking a much larger
     /// table, so clearing stays proportional to the expected use).
     pub fn clear_for(&mut self, expected: usize) {
-        let wanted = Self::capacity_for(expected);
-        if self.keys.len() < wanted || self.keys.len() > 4 * wanted {
-            *self = Self::with_capacity(expected);
-        } else {
+        if self.sized_for(expected) {
             self.clear();
+        } else {
+            *self = Self::with_capacity(expected);
         }
+    }
+
+    /// Whether [`FpTable::clear_for`] would leave the table as it is.
+    pub fn is_clear_for(&self, expected: usize) -> bool {
+        // No entry is ever removed but by clearing, so an empty table's slots are all free.
+        self.is_empty() && self.sized_for(expected)
+    }
+
+    /// Whether the table is large enough for `expected` entries and not much larger.
+    fn sized_for(&self, expected: usize) -> bool {
+        let wanted = Self::capacity_for(expected);
+        (wanted..=4 * wanted).contains(&self.keys.len())
     }
 
     /// Heap bytes held by the table.
@@ -205,6 +221,29 @@ mod tests {
         assert_eq!(t.len(), 10_000);
         let per = t.bytes() as f64 / t.len() as f64;
         assert!(per <= 16.0, "{per} bytes per fingerprint");
+    }
+
+    #[test]
+    fn clear_for_changes_nothing_exactly_when_is_clear_for_says_so() {
+        for filled in [0usize, 1, 30] {
+            for grown_for in [0usize, 10, 100, 1000] {
+                for expected in [0usize, 5, 50, 500, 5000] {
+                    let mut t = FpTable::<u32>::with_capacity(grown_for);
+                    for i in 0..filled as u64 {
+                        t.insert(fingerprint(&i));
+                    }
+                    let before = (t.capacity(), t.len());
+                    let clear = t.is_clear_for(expected);
+                    t.clear_for(expected);
+                    assert!(t.is_empty());
+                    assert_eq!(
+                        clear,
+                        before == (t.capacity(), 0),
+                        "{filled} entries, sized for {grown_for}, cleared for {expected}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
