@@ -121,13 +121,6 @@ impl<V: Copy + Default> FpTable<V> {
         }
     }
 
-    /// Hints the CPU to start loading the slot where `fp` lives: the merge loop issues this a
-    /// few successors ahead, so the cache misses of a batch overlap instead of queueing.
-    #[inline]
-    pub fn prefetch(&self, fp: Fingerprint) {
-        prefetch(self.keys.as_ptr().wrapping_add(self.home(fp)));
-    }
-
     pub fn contains(&self, fp: Fingerprint) -> bool {
         self.keys[self.probe(fp)] == fp
     }
@@ -179,27 +172,15 @@ impl<V: Copy + Default> FpTable<V> {
     }
 }
 
-/// Starts loading the cache line at `p` (a hint: never faults, does nothing off x86-64).
-#[inline]
-pub fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is only a hint; it does not dereference `p` and cannot fault.
-    #[allow(unused_unsafe)]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
-
-/// Number of independent shards of the visited set. Shard = low bits of the fingerprint,
-/// so parallel workers can each own whole shards during the merge phase without locking.
+/// Number of independent shards of the visited set. A state's shard is picked by the low
+/// bits of its [`crate::Model::locality`] key (by default its fingerprint), so parallel
+/// workers can each own whole shards during the merge phase without locking.
 pub const SHARDS: usize = 64;
 
-/// Shard owning `fp`.
+/// The shard of a state whose locality key is `key`.
 #[inline]
-pub fn shard_of(fp: Fingerprint) -> usize {
-    (fp as usize) & (SHARDS - 1)
+pub fn shard_of(key: u64) -> usize {
+    (key as usize) & (SHARDS - 1)
 }
 
 #[cfg(test)]
