@@ -146,22 +146,20 @@ pub fn run(quick: bool) -> String {
             let mut whole = measure_whole(source, fine, limit / 4, timeout / 4.0);
             let mut search = measure_search(source, fine, limit, timeout);
             // Short runs are noisy and the first of a series pays for warming up: best of
-            // three, the configurations alternating.
-            if one.as_ref().is_some_and(|m| m.ms < 500.0) {
-                for _ in 0..2 {
-                    one = faster(one, measure(source, fine, 1, limit, timeout));
-                    two = faster(two, measure(source, fine, 2, limit, timeout));
+            // three, the configurations alternating. Long runs are repeated once, one and
+            // two workers alternating: the first search to need more memory than the
+            // process holds pays for the kernel zeroing the pages it touches (a fifth of a
+            // two-million-state search on these virtual machines, when the host backs them
+            // lazily), and the allocator keeps them, so the one-core run of the largest
+            // member was the only one to pay.
+            let short = one.as_ref().is_some_and(|m| m.ms < 500.0);
+            for _ in 0..if short { 2 } else { 1 } {
+                one = faster(one, measure(source, fine, 1, limit, timeout));
+                two = faster(two, measure(source, fine, 2, limit, timeout));
+                if short {
                     whole = best_rate(whole, measure_whole(source, fine, limit / 4, timeout / 4.0));
                     search = best_rate(search, measure_search(source, fine, limit, timeout));
                 }
-            } else {
-                // The first search to need more memory than the process holds pays for the
-                // kernel zeroing the pages it touches (a fifth of a two-million-state search
-                // on these virtual machines, when the host backs them lazily); the allocator
-                // keeps them, so the searches after it did not pay. So the one-core run of
-                // the largest member was the only one to pay: best of two, alternating.
-                one = faster(one, measure(source, fine, 1, limit, timeout));
-                two = faster(two, measure(source, fine, 2, limit, timeout));
             }
             if let (Some(a), Some(b), Some(whole_rate), Some(search_rate)) =
                 (one, two, whole, search)
