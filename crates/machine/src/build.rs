@@ -227,11 +227,11 @@ fn create_object(
             ));
             Some(id)
         }
-        ast::ObjectKind::Anon { size } => Some(k.new_object(Backing::new(pages_of(*size)))),
+        ast::ObjectKind::Anon { size } => {
+            Some(k.new_object(Backing::zero_filled(pages_of(*size), false)))
+        }
         ast::ObjectKind::Memfd { size } => {
-            let mut b = Backing::new(pages_of(*size));
-            b.shmem = true;
-            Some(k.new_object(b))
+            Some(k.new_object(Backing::zero_filled(pages_of(*size), true)))
         }
     };
     created.ok_or_else(|| err(format!("{name}: out of memory in the model")))

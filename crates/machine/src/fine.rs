@@ -11,7 +11,7 @@ use mmlab_drivers::drivers::gpu::drm::ttm::ttm_bo::Placement;
 use mmlab_drivers::{fops, Model};
 use mmlab_mm::include::linux::mm_types::ObjId;
 use mmlab_mm::mm::gup::fast::{GupFastWalk, WalkPhase};
-use mmlab_mm::mm::gup::{GupCall, Holder};
+use mmlab_mm::mm::gup::{GupCall, GupResult, Holder};
 
 /// What a zap does once the TLB is flushed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -188,7 +188,11 @@ fn start(k: &mut Model, t: &mut ThreadState, thread: u8, op: &Op) -> bool {
             flags,
         } if call.is_fast() => {
             let walk = k.call(call.name(), |k| {
-                k.gup_fast_begin(addr, pages, call.foll_flags(flags))
+                let flags = call.foll_flags(flags);
+                if !k.is_valid_gup_flags(flags) {
+                    return Err(GupResult::err(mmlab_mm::Errno::EINVAL));
+                }
+                k.gup_fast_begin(addr, pages, flags)
             });
             match walk {
                 Ok(walk) => {

@@ -89,10 +89,34 @@ fn remove_foll_cow() {
     assert!(trace_text(src, &a).contains("exclusive anonymous page: true"));
 }
 
+/// A reference-taking GUP call with FOLL_LONGTERM: get_user_pages and get_user_pages_fast
+/// refuse it at every release (the real 5.10 kernel did); get_user_pages_fast_only only
+/// from 6.3.
 #[test]
-fn longterm_requires_pin() {
-    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\nP0 {\n  r0 = get_user_pages m0 longterm\n}\nexists P0:r0 == 1\nforbid warn\n";
-    both_sides(ChangePoint::LongtermRequiresPin, src, &[OK, OK], &[NO, NO]);
+fn gup_args_checked() {
+    let src = |call: &str| {
+        format!("mm-litmus t\nsetup {{\n  anon a0 size=4K\n  mmap m0 a0 private rw\n  write m0 1\n}}\nP0 {{\n  r0 = {call} m0 longterm\n}}\nexists P0:r0 == 1\nexists P0:r0 == -EINVAL\nforbid warn\n")
+    };
+    both_sides(
+        ChangePoint::GupArgsChecked,
+        &src("get_user_pages_fast_only"),
+        &[OK, NO, OK],
+        &[NO, OK, NO],
+    );
+    for call in ["get_user_pages", "get_user_pages_fast"] {
+        both_sides(
+            ChangePoint::GupArgsChecked,
+            &src(call),
+            &[NO, OK, NO],
+            &[NO, OK, NO],
+        );
+    }
+    both_sides(
+        ChangePoint::GupArgsChecked,
+        &src("pin_user_pages_fast"),
+        &[OK, NO, OK],
+        &[OK, NO, OK],
+    );
 }
 
 #[test]
@@ -201,8 +225,8 @@ fn every_change_point_has_a_test() {
         ChangePoint::GupEexistCleanup,
         ChangePoint::HugepageVmaCheck,
         ChangePoint::RemoveFollCow,
-        ChangePoint::LongtermRequiresPin,
         ChangePoint::RemoveInsertProt,
+        ChangePoint::GupArgsChecked,
         ChangePoint::DontPinZeroPage,
         ChangePoint::LongtermFileBackedCheck,
         ChangePoint::DirectIoPins,

@@ -226,8 +226,14 @@ impl<D: Devices> Kernel<D> {
         self.object(id)?.pfn_of(index)
     }
 
-    /// The value held in page `index` of an object (what a CPU read of it returns).
+    /// The value held in page `index` of an object (what a CPU read of it returns): a frame's
+    /// content, 0 for a page of anonymous memory or shmem that has no frame, `None` for a
+    /// page the object does not have (past its end, destroyed, a driver's evicted range).
     pub fn object_content(&self, id: ObjId, index: u64) -> Option<u8> {
-        self.object_pfn(id, index).map(|pfn| self.mem.content(pfn))
+        let object = self.object(id)?;
+        match object.pfn_of(index) {
+            Some(pfn) => Some(self.mem.content(pfn)),
+            None => (object.zero_fill && !object.destroyed && index < object.pages).then_some(0),
+        }
     }
 }

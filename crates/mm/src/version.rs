@@ -93,12 +93,13 @@ change_points! {
     /// FOLL_COW is gone; FOLL_FORCE writes need an exclusive anon page (can_follow_write_pte),
     /// and GUP can ask for an unshare fault (-EMLINK).
     RemoveFollCow = (6, 1, Inferred, "5535be309971", "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW (subject recalled, not verified)");
-    /// A slow-path GUP with FOLL_LONGTERM but without FOLL_PIN is refused with a warning.
-    /// Seen in 6.1's source, absent from 5.11's; the commit was not identified.
-    LongtermRequiresPin = (6, 1, Inferred, "", "(commit not identified: FOLL_LONGTERM requires FOLL_PIN in __gup_longterm_locked)");
     /// vmf_insert_mixed_prot and vmf_insert_pfn_{pmd,pud}_prot are removed; the huge inserts
     /// take a write flag and use the vma's page protection.
     RemoveInsertProt = (6, 3, Inferred, "7b806d229ef1", "mm: remove vmf_insert_pfn_xxx_prot() for huge page-table entries");
+    /// The GUP entry points check their arguments in one place (is_valid_gup_args), and
+    /// get_user_pages_fast_only now refuses FOLL_LONGTERM too (WARN, -EINVAL). Absent from
+    /// 6.1's source, present in 6.12's; the commit is in 6.3's GUP series.
+    GupArgsChecked = (6, 3, Inferred, "d64e2dbc33a1", "mm/gup: simplify the external interface functions and consolidate invariants");
     /// Block direct I/O takes user pages with iov_iter_extract_pages, pinning them (FOLL_PIN)
     /// instead of taking references.
     DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages (subject recalled, not verified)");

@@ -137,6 +137,12 @@ fn record(t: &mut GuestOutcome, word: &str, rest: &str) {
                 .collect();
             t.values.insert(obj.to_string(), map);
         }
+        "absent" => {
+            let mut w = rest.split_whitespace();
+            let Some(obj) = w.next() else { return };
+            let pages = w.filter_map(|i| i.parse().ok()).collect();
+            t.absent.insert(obj.to_string(), pages);
+        }
         "objpage" | "held" => {
             let mut w = rest.split_whitespace();
             let owner = if word == "held" {
@@ -181,6 +187,7 @@ mod tests {
             "@mmlab reg P0 r1 SIGBUS",
             "@mmlab event lost_write P0:r0 bo0[0] pages=1",
             "@mmlab values bo0 0:2 7:1",
+            "@mmlab absent d0 0 1",
             "@mmlab objpage bo0 0 present=1 ref=3",
             "@mmlab event stale_read x@mmlab step 7",
             "@mmlab end 0 ok 1234 step=final",
@@ -200,6 +207,7 @@ mod tests {
         assert_eq!(t.events[1].detail, "x");
         assert_eq!(t.last_step, "final");
         assert_eq!(t.values["bo0"][&7], 1);
+        assert_eq!(t.absent["d0"], [0, 1]);
         assert_eq!(t.pages[0].state["ref"], "3");
         let (i, k) = b.interrupted.as_ref().unwrap();
         assert_eq!(i.index, 1);

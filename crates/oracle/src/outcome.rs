@@ -60,8 +60,11 @@ pub struct GuestOutcome {
     /// Threads ended by a fatal signal: `P0` → `SIGBUS`.
     pub signals: BTreeMap<String, String>,
     pub events: Vec<Event>,
-    /// Final object contents: object → page → value (pages not listed hold 0).
+    /// Final object contents: object → page → value (pages not listed hold 0, unless they
+    /// are in `absent`).
     pub values: BTreeMap<String, BTreeMap<u64, u64>>,
+    /// Pages a driver object no longer has at the end (it was destroyed): no value at all.
+    pub absent: BTreeMap<String, Vec<u64>>,
     pub pages: Vec<PageReport>,
     /// Operations that failed in a way the litmus result cannot express (`munmap -22`).
     pub notes: Vec<String>,
@@ -80,6 +83,7 @@ impl GuestOutcome {
             signals: BTreeMap::new(),
             events: Vec::new(),
             values: BTreeMap::new(),
+            absent: BTreeMap::new(),
             pages: Vec::new(),
             notes: Vec::new(),
             last_step: "-".into(),

@@ -260,7 +260,7 @@ pub struct GupResult {
 }
 
 impl GupResult {
-    pub(crate) fn err(e: Errno) -> Self {
+    pub fn err(e: Errno) -> Self {
         GupResult {
             ret: e.ret(),
             pages: PageList::default(),
@@ -820,18 +820,28 @@ impl<D: Devices> Kernel<D> {
     /// none, so they pass unchanged.
     pub fn gup_slow(&mut self, start: u64, nr_pages: u64, flags: FollFlags) -> GupResult {
         self.call("__gup_longterm_locked", |k| {
-            if k.has(ChangePoint::LongtermRequiresPin)
-                && flags.contains(FollFlags::LONGTERM)
-                && !flags.contains(FollFlags::PIN)
-            {
-                k.warn("FOLL_LONGTERM without FOLL_PIN");
-                return GupResult::err(Errno::EINVAL);
-            }
             if flags.contains(FollFlags::PIN) {
                 k.has_pinned = true;
             }
             k.__get_user_pages(start, nr_pages, flags | FollFlags::TOUCH)
         })
+    }
+
+    /// is_valid_gup_flags (is_valid_gup_args from 6.3): the entry points that take references
+    /// refuse FOLL_LONGTERM, which only a pin may ask for, with a WARN_ON_ONCE and -EINVAL
+    /// before touching anything. get_user_pages_fast_only checks nothing before 6.3.
+    /// (kernel-facts.md dates this to 6.1 from the slow path's own WARN; the real 5.10 kernel
+    /// already refuses get_user_pages and get_user_pages_fast calls, which
+    /// "mm/gup: don't permit users to call get_user_pages with FOLL_LONGTERM" made so.)
+    pub fn is_valid_gup_flags(&mut self, flags: FollFlags) -> bool {
+        let checked =
+            !flags.contains(FollFlags::FAST_ONLY) || self.has(ChangePoint::GupArgsChecked);
+        let refused =
+            checked && flags.contains(FollFlags::LONGTERM) && !flags.contains(FollFlags::PIN);
+        if refused {
+            self.warn("FOLL_LONGTERM without FOLL_PIN");
+        }
+        !refused
     }
 
     /// One of the six GUP entry points; the references taken are held by `holder`.
@@ -845,6 +855,9 @@ impl<D: Devices> Kernel<D> {
     ) -> GupResult {
         self.call(call.name(), |k| {
             let flags = call.foll_flags(user_flags);
+            if !k.is_valid_gup_flags(flags) {
+                return GupResult::err(Errno::EINVAL);
+            }
             if !call.is_fast() {
                 let result = k.gup_slow(start, nr_pages, flags);
                 k.hold(holder, call.pins(), result.pages.clone());

@@ -22,6 +22,10 @@ pub struct Backing {
     pub destroyed: bool,
     /// A shmem (memfd) file: its pages are page cache with a mapping.
     pub shmem: bool,
+    /// Pages with no frame read as zeros: anonymous memory and shmem files get their pages on
+    /// first touch (the zero page, or a zeroed page), and a page dropped by
+    /// MADV_DONTNEED or never touched holds 0. A driver's pages have no such default.
+    pub zero_fill: bool,
 }
 
 impl Backing {
@@ -31,6 +35,16 @@ impl Backing {
             extents: Vec::new(),
             destroyed: false,
             shmem: false,
+            zero_fill: false,
+        }
+    }
+
+    /// An anonymous region or a shmem file of `pages` pages (see [`Backing::zero_fill`]).
+    pub fn zero_filled(pages: u64, shmem: bool) -> Self {
+        Backing {
+            shmem,
+            zero_fill: true,
+            ..Backing::new(pages)
         }
     }
 
@@ -215,6 +229,7 @@ mod tests {
                     .collect(),
                 destroyed: false,
                 shmem: false,
+                zero_fill: false,
             };
             let first = b.pfn_of(index).unwrap_or(Pfn(100)).offset(shift);
             let by_pages: Vec<u64> = (index..index + count)

@@ -122,14 +122,25 @@ impl Exec {
         for (name, obj) in &self.objects {
             let npages = obj.size / PAGE;
             let mut values = String::new();
+            // A driver's page it no longer has (destroyed) has no value; the guest cannot read
+            // anonymous memory as an object, which the host knows from the test.
+            let mut absent = String::new();
+            let driver = matches!(
+                obj.backing,
+                ObjBacking::Driver { .. } | ObjBacking::Dmabuf { .. }
+            );
             for i in 0..npages {
                 match self.object_value(name, i) {
                     Some(0) => {}
                     Some(v) => values.push_str(&format!(" {i}:{v}")),
+                    None if driver => absent.push_str(&format!(" {i}")),
                     None => {}
                 }
             }
             out::line(&format!("values {name}{values}"));
+            if !absent.is_empty() {
+                out::line(&format!("absent {name}{absent}"));
+            }
             if let ObjBacking::Driver { fd, .. } = obj.backing {
                 for i in 0..npages.min(2) {
                     if let Some(s) = page_state(fd, uapi::SLOT_OBJECT, i as u32) {
