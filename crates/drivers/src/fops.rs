@@ -91,7 +91,7 @@ fn driver_mmap(k: &mut Model, obj: ObjId, vi: usize) -> Result<(), Errno> {
 
 /// The driver moves the object (a TTM eviction or a generic driver's move), atomically.
 pub fn evict(k: &mut Model, obj: ObjId, to: Option<Placement>) {
-    evict_begin(k, obj);
+    evict_begin(k, obj, to);
     k.tlb_flush_mmu();
     evict_finish(k, obj, to);
 }
@@ -99,11 +99,11 @@ pub fn evict(k: &mut Model, obj: ObjId, to: Option<Placement>) {
 /// The steps of an eviction where other threads can run in between: the zap (under the
 /// object's reservation lock), the TLB flush (which waits for IRQ-disabled walkers), and the
 /// release and copy.
-pub fn evict_begin(k: &mut Model, obj: ObjId) {
+pub fn evict_begin(k: &mut Model, obj: ObjId, to: Option<Placement>) {
     let real = target(k, obj);
     match k.devices.get(real).cloned() {
         Some(DeviceObject::Ttm(_)) => ttm_bo_move_begin(k, real),
-        Some(DeviceObject::Generic(dev)) => dev.evict_begin(k, real),
+        Some(DeviceObject::Generic(dev)) => dev.evict_begin(k, real, to),
         _ => {}
     }
 }
@@ -113,7 +113,7 @@ pub fn evict_finish(k: &mut Model, obj: ObjId, to: Option<Placement>) {
     let real = target(k, obj);
     match k.devices.get(real).cloned() {
         Some(DeviceObject::Ttm(_)) => ttm_bo_move_finish(k, real, to),
-        Some(DeviceObject::Generic(dev)) => dev.evict_finish(k, real),
+        Some(DeviceObject::Generic(dev)) => dev.evict_finish(k, real, to),
         _ => {}
     }
 }

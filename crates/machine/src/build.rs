@@ -79,7 +79,10 @@ impl Machine {
                     objects.insert(o.name.node.clone(), id);
                 }
                 ast::SetupKind::Mmap(m) => {
-                    let (addr, pages) = mmap(&mut kernel, m, &objects)?;
+                    let anon = test
+                        .object(&m.object.node)
+                        .is_some_and(|o| matches!(o.kind, ast::ObjectKind::Anon { .. }));
+                    let (addr, pages) = mmap(&mut kernel, m, &objects, anon)?;
                     mappings.insert(m.name.node.clone(), Mapping { addr, pages });
                 }
                 ast::SetupKind::Thp(mode) => {
@@ -237,10 +240,14 @@ fn create_object(
     created.ok_or_else(|| err(format!("{name}: out of memory in the model")))
 }
 
+/// mmap(2) of an object. An `anon` object is private anonymous memory whatever the sharing
+/// word says (a shared anonymous mapping is a shmem file in Linux: that is `memfd`), as the
+/// real-kernel oracle maps it.
 fn mmap(
     k: &mut Model,
     m: &ast::Mmap,
     objects: &HashMap<String, ObjId>,
+    anon: bool,
 ) -> Result<(u64, u64), BuildError> {
     let obj = *objects.get(&m.object.node).ok_or_else(|| {
         err(format!(
@@ -258,7 +265,7 @@ fn mmap(
         addr: m.at,
         pages,
         pgoff,
-        shared: matches!(m.sharing, ast::Sharing::Shared),
+        shared: !anon && matches!(m.sharing, ast::Sharing::Shared),
         prot: match m.prot {
             ast::Prot::None => Prot::None,
             ast::Prot::R => Prot::Read,

@@ -208,7 +208,7 @@ fn start(k: &mut Model, t: &mut ThreadState, thread: u8, op: &Op) -> bool {
             }
         }
         Op::Evict { object, to } => {
-            fops::evict_begin(k, object);
+            fops::evict_begin(k, object, to);
             t.holds_lock = Some(fops::fault_lock_target(k, object));
             t.inflight = Some(InFlight::Zapped {
                 then: AfterFlush::Evict { object, to },

@@ -86,6 +86,10 @@ pub struct Kernel<D: 'static> {
     /// Objects whose reservation lock (dma_resv) a driver holds for a move.
     pub resv_locked: Vec<ObjId>,
     pub events: EventSet,
+    /// The block device O_DIRECT requests go to (a RAM disk, as on the real-kernel oracle):
+    /// block i's value, from offset 0; blocks past the end hold 0 (kept without trailing
+    /// zeros, so that equal contents are equal values).
+    pub block_device: Vec<u8>,
     /// A BUG fired in the current operation: the kernel oopsed and the calling task dies.
     /// The caller of the operation takes it (and clears it) when the operation returns.
     pub oopsed: bool,
@@ -149,6 +153,7 @@ impl<D: Devices> Kernel<D> {
             tlb_tables: Vec::new(),
             resv_locked: Vec::new(),
             events: EventSet::empty(),
+            block_device: Vec::new(),
             oopsed: false,
             devices: Shared::default(),
             trace: Tracer::default(),

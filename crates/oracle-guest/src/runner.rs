@@ -13,13 +13,20 @@ pub const THP: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
 const REAP_GRACE: Duration = Duration::from_secs(3);
 
 /// Set when a test may have left the kernel damaged (refcount errors, kernel BUG/WARN, a
-/// crashed or wedged child): later tests then need a fresh boot.
+/// crashed or wedged child, a device write through pages that may be free): later tests then
+/// need a fresh boot.
 static TAINTED: AtomicBool = AtomicBool::new(false);
 
-const TAINTING_EVENTS: [&str; 3] = [
+/// A write through pages no longer their object's may have gone to pages back in the
+/// allocator, which later tests then get with that data in them (seen: a fresh anonymous
+/// page reading 1 four tests later in the same boot).
+const TAINTING_EVENTS: [&str; 6] = [
     "@mmlab event refcount_error",
     "@mmlab event bug",
     "@mmlab event warn",
+    "@mmlab event lost_write",
+    "@mmlab event use_after_free",
+    "@mmlab event page_reuse",
 ];
 
 /// Runs `test` and prints `begin`, the child's lines, kernel-log events and `end`. Returns

@@ -322,6 +322,8 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
                 "system" => 0,
                 "vram" => 1,
                 "same" => 2,
+                // The other of RAM and device memory (a TTM BO's eviction without a target).
+                "other" => 3,
                 other => return Err(format!("unknown eviction target `{other}`")),
             },
         },

@@ -78,7 +78,11 @@ static long mmlab_evict(struct mmlab_obj *obj, unsigned long to)
 		mutex_unlock(&obj->lock);
 		return -EINVAL;
 	}
-	memory = to == 0 ? MMLAB_MEMORY_RAM : to == 1 ? MMLAB_MEMORY_IOMEM : obj->memory;
+	/* 3: the other of RAM and device memory, as the model moves a TTM BO given no target. */
+	if (to == 3)
+		memory = obj->memory == MMLAB_MEMORY_RAM ? MMLAB_MEMORY_IOMEM : MMLAB_MEMORY_RAM;
+	else
+		memory = to == 0 ? MMLAB_MEMORY_RAM : to == 1 ? MMLAB_MEMORY_IOMEM : obj->memory;
 	if (memory == MMLAB_MEMORY_IOMEM &&
 	    (obj->cfg.insert == MMLAB_INSERT_PAGE || obj->cfg.insert == MMLAB_INSERT_FAULT_PAGE)) {
 		mutex_unlock(&obj->lock);

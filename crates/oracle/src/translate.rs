@@ -35,14 +35,14 @@ pub fn translate(
             lit::SetupKind::Object(o) => body.push_str(&object(test, o, kernel)?),
             lit::SetupKind::Mmap(m) => body.push_str(&mmap(test, m)?),
             lit::SetupKind::Thp(mode) => body.push_str(&format!("op S thp {}\n", mode.keyword())),
-            lit::SetupKind::Op(op) => body.push_str(&operation("S", op)?),
+            lit::SetupKind::Op(op) => body.push_str(&operation(test, "S", op)?),
         }
     }
     let mut next = vec![0usize; test.threads.len()];
     for &t in &schedule.steps {
         let op = &test.threads[t].ops[next[t]];
         next[t] += 1;
-        body.push_str(&operation(&format!("P{t}"), &op.kind)?);
+        body.push_str(&operation(test, &format!("P{t}"), &op.kind)?);
     }
     Ok(GuestTest {
         name: test.name.node.clone(),
@@ -201,7 +201,7 @@ fn addr(a: &lit::Addr) -> String {
     format!("{}+{}", a.mapping.node, a.offset)
 }
 
-fn operation(thread: &str, op: &OpKind) -> Result<String, Unsupported> {
+fn operation(test: &lit::Test, thread: &str, op: &OpKind) -> Result<String, Unsupported> {
     let body = match op {
         OpKind::Read { addr: a, dest } => format!(
             "read {} {}",
@@ -267,9 +267,15 @@ fn operation(thread: &str, op: &OpKind) -> Result<String, Unsupported> {
         ),
         OpKind::Unpin { reg } => format!("unpin {}", reg.node),
         OpKind::Evict { object, to } => {
+            // Without a target the model moves a TTM BO to its other placement, and a
+            // driver's object to memory of the kind it has.
+            let ttm = test
+                .object(&object.node)
+                .is_some_and(|o| matches!(o.kind, ObjectKind::Ttm(_)));
             let target = match to {
                 Some(Placement::System) => "system",
                 Some(Placement::Vram) => "vram",
+                None if ttm => "other",
                 None => "same",
             };
             format!("evict {} {target}", object.node)
@@ -327,5 +333,26 @@ mod tests {
         let test = mmlab_litmus::parse(&src).unwrap();
         let g = translate(&test, &Schedule::sequential(&test), OracleKernel::V6_1, 400).unwrap();
         assert!(g.body.contains("ttm=1 caching=wc"));
+    }
+
+    /// Without a target, a TTM BO goes to its other placement (as the model moves it) and a
+    /// driver's object stays in memory of its kind.
+    #[test]
+    fn an_eviction_without_target() {
+        let ttm = TTM.replace("evict bo0 to=system", "evict bo0");
+        let driver = ttm.replace(
+            "ttm bo0 size=2M place=system huge=pmd",
+            "driver bo0 size=2M insert=pfn",
+        );
+        for (src, word) in [(ttm, "other"), (driver, "same")] {
+            let test = mmlab_litmus::parse(&src).unwrap();
+            let g =
+                translate(&test, &Schedule::sequential(&test), OracleKernel::V6_1, 400).unwrap();
+            assert!(
+                g.body.contains(&format!("op P1 evict bo0 {word}\n")),
+                "{}",
+                g.body
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The generic test driver: a character device whose mmap can be set up the way any driver
 //! could (the litmus `driver` object; the oracle's test module implements the same modes).
 
+use crate::drivers::gpu::drm::ttm::ttm_bo::Placement;
 use crate::Model;
 use mmlab_mm::arch::x86::pgtable::{Level, PAGE_SIZE};
 use mmlab_mm::include::errno::Errno;
@@ -9,7 +10,7 @@ use mmlab_mm::include::linux::mm_types::{
 };
 use mmlab_mm::include::pfn_t::{PfnFlags, PfnT};
 use mmlab_mm::mm::object::{Backing, Extent};
-use mmlab_mm::mm::page_alloc::{Owner, PageKind, PhysMem, DEVMEM_START};
+use mmlab_mm::mm::page_alloc::{Owner, PageKind, PhysMem, Region, DEVMEM_START};
 
 /// How the driver populates its mappings.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
@@ -70,7 +71,7 @@ impl GenericDevice {
                 mapping: MappingId(obj.0),
                 ..dev
             };
-            if !dev.populate(k, obj) {
+            if !dev.populate(k, obj, dev.memory) {
                 return None;
             }
             k.devices
@@ -80,8 +81,8 @@ impl GenericDevice {
         })
     }
 
-    fn populate(&self, k: &mut Model, obj: ObjId) -> bool {
-        match self.memory {
+    fn populate(&self, k: &mut Model, obj: ObjId, memory: Memory) -> bool {
+        match memory {
             Memory::Ram => {
                 let order = self.huge_order();
                 let block = 1u64 << order;
@@ -249,32 +250,60 @@ impl GenericDevice {
         })
     }
 
+    /// Where a move takes the object: `to=system` is RAM, `to=vram` device memory without
+    /// struct pages, no `to` memory of the kind it has now. `None` when the driver refuses the
+    /// move (as the oracle's module does, before touching anything): the object was destroyed
+    /// (-EINVAL), or its mode needs struct pages and the target has none (-EOPNOTSUPP).
+    fn move_target(&self, k: &Model, obj: ObjId, to: Option<Placement>) -> Option<Memory> {
+        let object = k.object(obj)?;
+        if object.destroyed {
+            return None;
+        }
+        let memory = match to {
+            Some(Placement::System) => Memory::Ram,
+            Some(Placement::Vram) => Memory::Iomem,
+            None => object.pfn_of(0).map_or(self.memory, memory_of),
+        };
+        let needs_pages = matches!(self.insert, Insert::Page | Insert::FaultPage);
+        (!(needs_pages && memory == Memory::Iomem)).then_some(memory)
+    }
+
     /// The first part of a move: lock the object against faults and clear its mappings.
-    pub fn evict_begin(&self, k: &mut Model, obj: ObjId) {
+    pub fn evict_begin(&self, k: &mut Model, obj: ObjId, to: Option<Placement>) {
         k.call("generic_driver_evict", |k| {
+            if self.move_target(k, obj, to).is_none() {
+                k.note(|| "the driver refuses the move: nothing changes".into());
+                return;
+            }
             k.resv_locked.push(obj);
             k.unmap_mapping_range_zap(self.mapping, 0, self.pages);
         })
     }
 
-    /// The rest of the move after the TLB flush: copy to new memory of the same kind, free the
-    /// old, unlock.
-    pub fn evict_finish(&self, k: &mut Model, obj: ObjId) {
+    /// The rest of the move after the TLB flush: copy to the new memory, free the old, unlock.
+    pub fn evict_finish(&self, k: &mut Model, obj: ObjId, to: Option<Placement>) {
         k.call("generic_driver_evict", |k| {
             k.tlb_free_gathered();
-            if let Some(extents) = k.object_mut(obj).map(|b| b.clear()) {
-                if self.populate(k, obj) {
-                    crate::drivers::gpu::drm::ttm::ttm_bo::copy_extents(k, obj, &extents);
-                    self.free(k, &extents);
+            let target = self.move_target(k, obj, to);
+            if let Some(memory) = target {
+                if let Some(extents) = k.object_mut(obj).map(|b| b.clear()) {
+                    if self.populate(k, obj, memory) {
+                        crate::drivers::gpu::drm::ttm::ttm_bo::copy_extents(k, obj, &extents);
+                        self.free(k, &extents);
+                    }
                 }
             }
             k.resv_locked.retain(|o| *o != obj);
         })
     }
 
-    /// The object is released: unmap and free its memory.
+    /// The object is released: unmap and free its memory (once: the driver refuses to
+    /// destroy it again).
     pub fn destroy(&self, k: &mut Model, obj: ObjId) {
         k.call("generic_driver_release", |k| {
+            if k.object(obj).is_none_or(|b| b.destroyed) {
+                return;
+            }
             k.unmap_mapping_range(self.mapping, 0, self.pages);
             let extents = match k.object_mut(obj) {
                 Some(b) => {
@@ -287,9 +316,10 @@ impl GenericDevice {
         })
     }
 
+    /// Frees the old backing, each extent as the kind of memory it is.
     fn free(&self, k: &mut Model, extents: &[Extent]) {
         for e in extents {
-            match self.memory {
+            match memory_of(e.pfn) {
                 Memory::Ram => {
                     // Block by block as allocated: an extent can merge the compound order-9
                     // blocks with the order-0 pages after them, so the order is read from
@@ -310,5 +340,14 @@ impl GenericDevice {
                 }
             }
         }
+    }
+}
+
+/// The kind of memory a frame is.
+fn memory_of(pfn: Pfn) -> Memory {
+    match PhysMem::region(pfn) {
+        Some(Region::IoMemory) => Memory::Iomem,
+        Some(Region::DeviceMemory) => Memory::Devmem,
+        _ => Memory::Ram,
     }
 }

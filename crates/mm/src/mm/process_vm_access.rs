@@ -40,6 +40,15 @@ impl<D: Devices> Kernel<D> {
                     k.bug("pages[] entry GUP never filled used (wild pointer)")
                 });
             }
+            if write {
+                // process_vm_rw_pages copies the caller's buffer into the pages; the oracle's
+                // buffer (the only caller there is) holds zeros.
+                for slot in &r.pages.slots {
+                    if let Slot::Pages { first, count, .. } = *slot {
+                        k.mem.update(first, count, |f| f.content = 0);
+                    }
+                }
+            }
             k.hold(holder, true, r.pages.clone());
             if r.hang {
                 r.ret

@@ -75,6 +75,12 @@ enum Hold {
     Uring {
         fd: i32,
     },
+    /// Set by a syscall that, in a real kernel, released the pages it took before returning
+    /// (O_DIRECT, process_vm_readv/writev): the model's register still holds them, but here
+    /// there is nothing for a device to access.
+    Released {
+        call: &'static str,
+    },
 }
 
 struct Exec {

@@ -72,6 +72,19 @@ impl Exec {
                 neg_errno()
             )));
         }
+        // Every test starts from a zeroed device, as the model's does: an earlier test of
+        // this boot may have written it.
+        const BLKGETSIZE64: u64 = 0x8008_1272;
+        const BLKZEROOUT: u64 = 0x127f;
+        let mut size = 0u64;
+        // SAFETY: both ioctls read or write a u64 (pair) we own.
+        let zeroed = unsafe {
+            libc::ioctl(fd, BLKGETSIZE64 as _, &mut size) == 0
+                && libc::ioctl(fd, BLKZEROOUT as _, &[0u64, size]) == 0
+        };
+        if !zeroed {
+            return Err(Stop::Error(format!("zeroing /dev/ram0: {}", neg_errno())));
+        }
         self.ram = Some(fd);
         Ok(fd)
     }
@@ -105,6 +118,12 @@ impl Exec {
                 if r < 0 {
                     neg_errno()
                 } else {
+                    let call = if call == SysCall::ODirectRead {
+                        "o_direct_read"
+                    } else {
+                        "o_direct_write"
+                    };
+                    self.holds.insert(k.clone(), Hold::Released { call });
                     r as i64
                 }
             }
@@ -125,6 +144,12 @@ impl Exec {
                 if r < 0 {
                     neg_errno()
                 } else {
+                    let call = if call == SysCall::ProcessVmReadv {
+                        "process_vm_readv"
+                    } else {
+                        "process_vm_writev"
+                    };
+                    self.holds.insert(k.clone(), Hold::Released { call });
                     r as i64
                 }
             }
@@ -204,6 +229,9 @@ impl Exec {
             Some(Hold::Uring { .. }) => Err(Stop::Unsupported(
                 "dma_write through io_uring registered buffers".into(),
             )),
+            Some(Hold::Released { call }) => Err(Stop::Unsupported(format!(
+                "dma_write through pages {call} released when it returned"
+            ))),
         }
     }
 
@@ -245,6 +273,11 @@ impl Exec {
                 return Err(Stop::Unsupported(
                     "dma_read through io_uring registered buffers".into(),
                 ))
+            }
+            Some(Hold::Released { call }) => {
+                return Err(Stop::Unsupported(format!(
+                    "dma_read through pages {call} released when it returned"
+                )))
             }
         };
         if let Some(d) = dst {
@@ -293,6 +326,7 @@ impl Exec {
                 Hold::Uring { fd } => {
                     libc::close(fd);
                 }
+                Hold::Released { .. } => {}
             }
         }
     }

@@ -67,6 +67,13 @@ impl Entry {
         self.has(PageTableFlags::RW)
     }
 
+    /// pte/pmd/pud_access_permitted: the hardware would let user space make this access. A
+    /// PROT_NONE entry, which mprotect leaves without the user bit here (x86 clears its
+    /// present bit and sets PROTNONE), is not accessible at all.
+    pub fn access_permitted(self, write: bool) -> bool {
+        self.present() && self.has(PageTableFlags::USER) && (!write || self.write())
+    }
+
     pub fn special(self) -> bool {
         self.has(PageTableFlags::SPECIAL)
     }

@@ -293,8 +293,8 @@ impl<D: Devices> Kernel<D> {
             self.note(|| format!("pte none at {at:#x}: stop"));
             return false;
         }
-        if flags.contains(FollFlags::WRITE) && !pte.write() {
-            self.note(|| "pte not writable: stop".into());
+        if !pte.access_permitted(flags.contains(FollFlags::WRITE)) {
+            self.note(|| "pte_access_permitted: no (not writable, or PROT_NONE): stop".into());
             return false;
         }
         if !self.has(ChangePoint::RemoveDevmap) && pte.devmap() {
@@ -381,8 +381,8 @@ impl<D: Devices> Kernel<D> {
         end: u64,
         flags: FollFlags,
     ) -> bool {
-        if flags.contains(FollFlags::WRITE) && !entry.write() {
-            self.note(|| "huge entry not writable: stop".into());
+        if !entry.access_permitted(flags.contains(FollFlags::WRITE)) {
+            self.note(|| "access not permitted (not writable, or PROT_NONE): stop".into());
             return false;
         }
         if self.has(ChangePoint::HugePfnmap) && entry.special() {

@@ -107,12 +107,25 @@ pub fn ttm_bo_move_begin(k: &mut Model, obj: ObjId) {
         let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
             return;
         };
+        if released(k, obj) {
+            return;
+        }
         k.note(|| "dma_resv_lock".into());
         k.resv_locked.push(obj);
         k.call("ttm_bo_unmap_virtual", |k| {
             k.unmap_mapping_range_zap(bo.mapping, 0, bo.pages)
         });
     })
+}
+
+/// A released BO is not moved: nothing refers to it any more (the oracle's module refuses
+/// the move with -EINVAL).
+fn released(k: &mut Model, obj: ObjId) -> bool {
+    let gone = k.object(obj).is_none_or(|b| b.destroyed);
+    if gone {
+        k.note(|| "the BO was released: nothing to move".into());
+    }
+    gone
 }
 
 /// The rest of the move after the TLB flush: release the zapped pages, copy into new
@@ -123,6 +136,11 @@ pub fn ttm_bo_move_finish(k: &mut Model, obj: ObjId, to: Option<Placement>) {
         let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
             return;
         };
+        if released(k, obj) {
+            // Released while this move waited for the flush: only the lock is left to drop.
+            k.resv_locked.retain(|o| *o != obj);
+            return;
+        }
         let to = to.unwrap_or(match bo.place {
             Placement::System => Placement::Vram,
             Placement::Vram => Placement::System,
@@ -149,6 +167,9 @@ pub fn ttm_bo_destroy(k: &mut Model, obj: ObjId) {
         let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
             return;
         };
+        if k.object(obj).is_none_or(|b| b.destroyed) {
+            return;
+        }
         ttm_bo_unmap_virtual(k, &bo);
         let extents = match k.object_mut(obj) {
             Some(b) => {

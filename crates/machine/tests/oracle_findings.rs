@@ -1,0 +1,183 @@
+//! Behaviours first seen to differ from the real kernels when random tests ran on both
+//! (`mmlab diff`), each checked here on the model: what page PAGE of an object holds at the
+//! end (`OBJ[PAGE]` conditions, stale reads), how the generic driver moves and releases
+//! objects, how `anon` memory is mapped, the data syscalls move, and gup-fast on PROT_NONE
+//! entries. Pages of anonymous memory and shmem files that have no frame read as zeros, as
+//! they do from user space; a driver object's pages exist only while it has them.
+
+use mmlab_explore::Config;
+use mmlab_machine::check::check;
+use mmlab_machine::{replay, Machine, Verdict};
+use mmlab_mm::mm::page_alloc::{PhysMem, Region};
+use mmlab_mm::KernelConfig;
+
+const O: Verdict = Verdict::Ok;
+const N: Verdict = Verdict::No;
+
+fn verdicts(source: &str, kernel: &str) -> Vec<Verdict> {
+    let test = mmlab_litmus::parse(source).expect("parses");
+    let cfg = KernelConfig::parse(kernel).expect("kernel");
+    let machine = Machine::new(&test, cfg).expect("builds");
+    check(&machine, &Config::default())
+        .expect("explores")
+        .conditions
+        .iter()
+        .map(|c| c.verdict)
+        .collect()
+}
+
+#[test]
+fn untouched_shmem_pages_hold_zero() {
+    let src = "mm-litmus t\nsetup {\n  memfd f0 size=8K\n  mmap m0 f0 shared rw\n}\n\
+               P0 {\n  write m0+4K 3\n}\n\
+               forall f0[0] == 0\nforall f0[1] == 3\nexists f0[0] != 0\n";
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(verdicts(src, kernel), [O, O, N], "{kernel}");
+    }
+}
+
+#[test]
+fn dropped_anonymous_pages_hold_zero() {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\n\
+               P0 {\n  write m0 5\n  madvise m0 dontneed\n}\n\
+               forall a0[0] == 0\n";
+    assert_eq!(verdicts(src, "6.1"), [O]);
+    let kept = src.replace("  madvise m0 dontneed\n", "");
+    assert_eq!(verdicts(&kept, "6.1"), [N]);
+}
+
+#[test]
+fn a_destroyed_driver_object_has_no_contents() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=page\n  mmap m0 d0 shared rw\n}\n\
+               P0 {\n  destroy d0\n}\n\
+               exists d0[0] == 0\nexists d0[0] != 0\n";
+    assert_eq!(verdicts(src, "6.1"), [N, N]);
+}
+
+/// A page pinned, then dropped from the process by MADV_DONTNEED: a device read through the
+/// pin is stale only where the page holds something other than the zeros the process now
+/// reads there.
+#[test]
+fn stale_read_after_dontneed_depends_on_the_value() {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\n\
+               P0 {\n  write m0 5\n  r0 = pin_user_pages m0 pages=1 write\n  madvise m0 dontneed\n  dma_read r0 -> r1\n}\n\
+               exists stale_read\nforall P0:r1 == 5\n";
+    assert_eq!(verdicts(src, "6.1"), [O, O]);
+    let zeros = src.replace("  write m0 5\n", "");
+    let zeros = zeros.replace("P0:r1 == 5", "P0:r1 == 0");
+    assert_eq!(verdicts(&zeros, "6.1"), [N, O]);
+}
+
+/// The oracle's module refuses to move or destroy an object it already destroyed: nothing is
+/// allocated or mapped again.
+#[test]
+fn a_destroyed_object_is_not_moved() {
+    for object in [
+        "driver d0 size=4K insert=fault_page",
+        "ttm d0 size=4K place=system",
+    ] {
+        let src = format!(
+            "mm-litmus t\nsetup {{\n  {object}\n  mmap m0 d0 shared rw\n}}\n\
+             P0 {{\n  destroy d0\n  evict d0 to=system\n  destroy d0\n  read m0 -> r0\n}}\n\
+             forall P0:r0 == SIGBUS\nexists d0[0] == 0\n"
+        );
+        assert_eq!(verdicts(&src, "6.1"), [O, N], "{object}");
+    }
+}
+
+/// Where page 0 of `d0` is after running `ops` in turn: RAM, device memory, ...
+fn region_after(object: &str, ops: &str) -> Option<Region> {
+    let src = format!("mm-litmus t\nsetup {{\n  {object}\n  mmap m0 d0 shared rw\n}}\nP0 {{\n{ops}}}\nforbid bug\n");
+    let test = mmlab_litmus::parse(&src).expect("parses");
+    let m = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
+    let steps = vec![0; test.threads[0].ops.len()];
+    let (_, end) = replay(&m, &steps);
+    end.kernel
+        .object_pfn(m.objects["d0"], 0)
+        .and_then(PhysMem::region)
+}
+
+/// `to=vram` takes a generic driver's object to device memory without struct pages, and
+/// `to=system` to RAM; a mode that needs struct pages refuses device memory and keeps its
+/// pages (and mappings).
+#[test]
+fn generic_driver_moves_to_the_memory_asked() {
+    let pfn = "driver d0 size=4K insert=pfn";
+    assert_eq!(region_after(pfn, "  evict d0\n"), Some(Region::Ram));
+    assert_eq!(
+        region_after(pfn, "  evict d0 to=vram\n"),
+        Some(Region::IoMemory)
+    );
+    assert_eq!(
+        region_after(pfn, "  evict d0 to=vram\n  evict d0\n"),
+        Some(Region::IoMemory)
+    );
+    assert_eq!(
+        region_after(pfn, "  evict d0 to=vram\n  evict d0 to=system\n"),
+        Some(Region::Ram)
+    );
+    let iomem = "driver d0 size=4K insert=pfn memory=iomem";
+    assert_eq!(
+        region_after(iomem, "  evict d0 to=system\n"),
+        Some(Region::Ram)
+    );
+    let pages = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=page\n  mmap m0 d0 shared rw\n}\n\
+                 P0 {\n  write m0 3\n  r0 = get_user_pages m0 pages=1\n  evict d0 to=vram\n  dma_write r0 7\n}\n\
+                 exists lost_write\nforall d0[0] == 7\n";
+    assert_eq!(verdicts(pages, "6.1"), [N, O]);
+    let moved = pages.replace("to=vram", "to=system");
+    assert_eq!(verdicts(&moved, "6.1"), [O, N]);
+}
+
+/// A shared mapping of anonymous memory is private anonymous memory (a shared one would be a
+/// shmem file, which is `memfd`): a forced write into it after mprotect is allowed, as for
+/// any COW mapping, where a shared file mapping refuses it.
+#[test]
+fn anon_memory_is_private_whatever_the_sharing_word() {
+    let src = |object: &str, sharing: &str| {
+        format!(
+            "mm-litmus t\nsetup {{\n  {object} o0 size=4K\n  mmap m0 o0 {sharing} rw\n}}\n\
+             P0 {{\n  touch m0\n  mprotect m0 r\n  r0 = get_user_pages m0 pages=1 write force\n}}\n\
+             forall P0:r0 == 1\n"
+        )
+    };
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(verdicts(&src("anon", "shared"), kernel), [O], "{kernel}");
+        assert_eq!(verdicts(&src("anon", "private"), kernel), [O], "{kernel}");
+        assert_eq!(verdicts(&src("memfd", "private"), kernel), [O], "{kernel}");
+        assert_eq!(verdicts(&src("memfd", "shared"), kernel), [N], "{kernel}");
+    }
+}
+
+/// O_DIRECT moves data between the pages it takes and a block device (page i to block i,
+/// from a zeroed device); process_vm_writev writes the caller's buffer, zeros.
+#[test]
+fn syscalls_move_their_data() {
+    let src = "mm-litmus t\nsetup {\n  memfd f0 size=8K\n  memfd f1 size=8K\n  \
+               mmap m0 f0 shared rw\n  mmap m1 f1 shared rw\n}\n\
+               P0 {\n  write m0 4\n  write m0+4K 5\n  r0 = o_direct_write m0 size=8K\n  \
+               r1 = o_direct_read m1+4K size=4K\n  write m0 6\n  r2 = process_vm_writev m0+4K size=4K\n}\n\
+               forall f1[1] == 4\nforall f1[0] == 0\nforall f0[0] == 6\nforall f0[1] == 0\n";
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(verdicts(src, kernel), [O, O, O, O], "{kernel}");
+    }
+    // A device never written reads as zeros, over whatever the pages held.
+    let fresh = "mm-litmus t\nsetup {\n  memfd f0 size=4K\n  mmap m0 f0 shared rw\n}\n\
+                 P0 {\n  write m0 3\n  r0 = o_direct_read m0 size=4K\n  r1 = process_vm_readv m0 size=4K\n}\n\
+                 forall f0[0] == 0\n";
+    assert_eq!(verdicts(fresh, "6.1"), [O]);
+}
+
+/// gup-fast takes nothing through an entry mprotect made PROT_NONE (pte_access_permitted),
+/// where it took the page before.
+#[test]
+fn gup_fast_refuses_prot_none_entries() {
+    let src = "mm-litmus t\nsetup {\n  memfd f0 size=4K\n  mmap m0 f0 shared rw\n}\n\
+               P0 {\n  touch m0\n  mprotect m0 none\n  r0 = pin_user_pages_fast_only m0 pages=1\n  \
+               r1 = get_user_pages_fast_only m0 pages=1\n}\nforall P0:r0 == 0 && P0:r1 == 0\n";
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(verdicts(src, kernel), [O], "{kernel}");
+        let readable = src.replace("mprotect m0 none", "mprotect m0 r");
+        assert_eq!(verdicts(&readable, kernel), [N], "{kernel}");
+    }
+}
