@@ -98,6 +98,14 @@ fn load(path: &Path) -> Result<litmus::Test, u8> {
     })
 }
 
+/// The schedule a file names in a `# oracle-schedule:` comment, as `mmlab oracle run` reads
+/// it.
+fn file_schedule(path: &Path) -> Option<Result<mmlab_oracle::Schedule, String>> {
+    let source = std::fs::read_to_string(path).ok()?;
+    let words = mmlab_oracle::cli::schedule_comment(&source)?;
+    Some(mmlab_oracle::Schedule::parse(words).map_err(|e| e.to_string()))
+}
+
 /// The kernels to run at: `--kernel`, else the file's `kernel` line, else the newest.
 fn kernels_for(test: &litmus::Test, flag: Option<&str>) -> Result<Vec<KernelConfig>, String> {
     match flag {
@@ -308,7 +316,7 @@ pub struct DiffArgs {
     /// Real kernels: `5.10`, `6.1`, `6.12` (or `debian-` names), or `all`.
     #[arg(long, default_value = "all")]
     kernel: String,
-    /// One schedule for every file (default: each thread in turn).
+    /// One schedule for every file (default: the file's `# oracle-schedule:` comment, else each thread in turn).
     #[arg(long)]
     schedule: Option<String>,
     /// A known-differences file: `FILE KERNEL KEY: reason` per line.
@@ -371,7 +379,14 @@ pub fn diff(args: DiffArgs) -> u8 {
                     return 2;
                 }
             },
-            None => mmlab_oracle::Schedule::sequential(&test),
+            None => match file_schedule(path) {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => {
+                    eprintln!("{}: oracle-schedule: {e}", path.display());
+                    return 2;
+                }
+                None => mmlab_oracle::Schedule::sequential(&test),
+            },
         };
         tests.push((path.display().to_string(), test, schedule));
     }

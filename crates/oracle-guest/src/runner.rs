@@ -46,6 +46,10 @@ pub fn run_test(test: &Test, kmsg: &mut Kmsg) -> bool {
     kmsg.drain(|_| {});
     let (status, last_step) = fork_and_watch(test);
     kmsg.drain(report_kernel_line);
+    if !zero_pages_clean() {
+        TAINTED.store(true, Ordering::SeqCst);
+        out::line("event zero_page_written a device wrote into the shared zero page");
+    }
     let _ = std::fs::write(THP, "always");
     out::line(&format!(
         "end {} {status} {} step={last_step}",
@@ -53,6 +57,41 @@ pub fn run_test(test: &Test, kmsg: &mut Kmsg) -> bool {
         started.elapsed().as_micros()
     ));
     TAINTED.load(Ordering::SeqCst) || status.starts_with("crash") || status == "wedged"
+}
+
+/// Whether the shared zero pages still read as zeros. A device write through a pin of one
+/// (taken by a read-only GUP of untouched anonymous memory) would show in every later read of
+/// untouched memory in this boot (seen: a fresh memfd page reading 1 six tests later).
+fn zero_pages_clean() -> bool {
+    const HUGE: usize = 2 << 20;
+    let read_first = |len: usize, huge: bool| -> u64 {
+        // SAFETY: a private anonymous mapping of our own, read once and unmapped.
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            if p == libc::MAP_FAILED {
+                return 0;
+            }
+            let base = p as usize;
+            let at = if huge {
+                (base + HUGE - 1) & !(HUGE - 1)
+            } else {
+                base
+            };
+            let v = std::ptr::read_volatile(at as *const u64);
+            libc::munmap(p, len);
+            v
+        }
+    };
+    // A 4K mapping faults in the zero page; a 2M-aligned page of a larger one, with THP
+    // always, the huge zero page.
+    read_first(4096, false) == 0 && read_first(2 * HUGE, true) == 0
 }
 
 fn report_kernel_line(msg: &str) {
