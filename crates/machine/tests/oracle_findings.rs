@@ -181,3 +181,15 @@ fn gup_fast_refuses_prot_none_entries() {
         assert_eq!(verdicts(&readable, kernel), [N], "{kernel}");
     }
 }
+
+/// A memfd page allocated at fault time holds zeros, though its frame may be one a driver
+/// just freed with data in it.
+#[test]
+fn new_shmem_pages_are_cleared() {
+    let src =
+        "mm-litmus t\nsetup {\n  memfd o0 size=8K\n  driver o1 size=16K insert=fault_page\n  \
+               mmap m0 o0 private r\n  mmap m1 o1 shared rw\n}\n\
+               P0 {\n  evict o1\n  write m1 8\n  evict o1\n  r0 = o_direct_write m0 size=4K\n}\n\
+               forall o0[0] == 0\n";
+    assert_eq!(verdicts(src, "6.1"), [O]);
+}

@@ -21,7 +21,12 @@ pub fn shmem_fault<D: Devices>(k: &mut Kernel<D>, vmf: &FaultInfo) -> (VmFault, 
                 let Some(pfn) = k.alloc_pages(0, false, Owner::Object(obj)) else {
                     return (VmFault::OOM, None);
                 };
-                k.mem.update(pfn, 1, |f| f.page.has_mapping = true);
+                // A new page cache page is cleared before anyone maps it (shmem_get_folio
+                // zeroes a folio that is not uptodate): the frame may hold a freed page's data.
+                k.mem.update(pfn, 1, |f| {
+                    f.content = 0;
+                    f.page.has_mapping = true;
+                });
                 if let Some(b) = k.object_mut(obj) {
                     b.add(vmf.pgoff, pfn, 1);
                 }
