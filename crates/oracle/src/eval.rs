@@ -1,7 +1,8 @@
 //! Evaluating a litmus test's conditions on the one execution a real kernel ran.
 //!
 //! Three-valued: an atom the guest cannot observe (`use_after_free`, `page_reuse`,
-//! `bad_page`, `leak`) is unknown, and so is anything it decides.
+//! `bad_page`, `leak`; an anonymous object's contents; a device access event through pages
+//! it cannot check, see `event_in`) is unknown, and so is anything it decides.
 
 use mmlab_litmus as lit;
 use mmlab_litmus::{Atom, CmpOp, ExprKind, Quantifier};
