@@ -49,6 +49,13 @@ pub struct CheckResult {
     pub model_cache: ModularStats,
 }
 
+impl CheckResult {
+    /// Each condition's verdict, in the file's order.
+    pub fn verdicts(&self) -> Vec<Verdict> {
+        self.conditions.iter().map(|c| c.verdict).collect()
+    }
+}
+
 /// The registers and events of a final state, as shown to users.
 pub fn summarize(s: &State) -> (Vec<String>, Vec<&'static str>) {
     let mut regs = Vec::new();

@@ -11,7 +11,7 @@ use mmlab_drivers::drivers::gpu::drm::ttm::ttm_bo::Placement;
 use mmlab_drivers::{fops, Model};
 use mmlab_mm::include::linux::mm_types::ObjId;
 use mmlab_mm::mm::gup::fast::{GupFastWalk, WalkPhase};
-use mmlab_mm::mm::gup::{GupCall, GupResult, Holder};
+use mmlab_mm::mm::gup::{GupCall, Holder};
 
 /// What a zap does once the TLB is flushed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -187,13 +187,7 @@ fn start(k: &mut Model, t: &mut ThreadState, thread: u8, op: &Op) -> bool {
             pages,
             flags,
         } if call.is_fast() => {
-            let walk = k.call(call.name(), |k| {
-                let flags = call.foll_flags(flags);
-                if !k.is_valid_gup_flags(flags) {
-                    return Err(GupResult::err(mmlab_mm::Errno::EINVAL));
-                }
-                k.gup_fast_begin(addr, pages, flags)
-            });
+            let walk = k.call(call.name(), |k| k.gup_fast_entry(call, addr, pages, flags));
             match walk {
                 Ok(walk) => {
                     t.inflight = Some(InFlight::GupFast { call, dest, walk });

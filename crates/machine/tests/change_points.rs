@@ -18,10 +18,7 @@ fn machine(source: &str, kernel: &str) -> Machine {
 fn verdicts(source: &str, kernel: &str) -> Vec<Verdict> {
     check(&machine(source, kernel), &Config::default())
         .expect("explores")
-        .conditions
-        .iter()
-        .map(|c| c.verdict)
-        .collect()
+        .verdicts()
 }
 
 /// The trace of running each thread in turn.

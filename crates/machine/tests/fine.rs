@@ -21,10 +21,7 @@ fn verdicts(test: &mmlab_litmus::Test, cfg: KernelConfig, fine: bool) -> Vec<Ver
     let machine = Machine::new(test, cfg).expect("setup").with_fine(fine);
     check(&machine, &Config::default())
         .expect("explores")
-        .conditions
-        .iter()
-        .map(|c| c.verdict)
-        .collect()
+        .verdicts()
 }
 
 fn kernel(test: &mmlab_litmus::Test, injected: InjectedBugs) -> KernelConfig {
@@ -204,12 +201,7 @@ fn search_options_change_no_verdict_anywhere() {
             continue;
         };
         let verdicts_with = |m: &Machine, config: &Config| -> Vec<Verdict> {
-            check(m, config)
-                .expect("explores")
-                .conditions
-                .iter()
-                .map(|c| c.verdict)
-                .collect()
+            check(m, config).expect("explores").verdicts()
         };
         let base = verdicts_with(&m, &Config::default());
         for (what, config) in [

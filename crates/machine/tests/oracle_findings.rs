@@ -20,10 +20,7 @@ fn verdicts(source: &str, kernel: &str) -> Vec<Verdict> {
     let machine = Machine::new(&test, cfg).expect("builds");
     check(&machine, &Config::default())
         .expect("explores")
-        .conditions
-        .iter()
-        .map(|c| c.verdict)
-        .collect()
+        .verdicts()
 }
 
 #[test]

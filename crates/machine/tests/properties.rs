@@ -875,7 +875,7 @@ fn verdicts(text: &str, kernel: &str) -> (Vec<mmlab_machine::Verdict>, Vec<&'sta
     let mut events: Vec<&'static str> = r.finals.iter().flat_map(|f| f.events.clone()).collect();
     events.sort();
     events.dedup();
-    (r.conditions.iter().map(|c| c.verdict).collect(), events)
+    (r.verdicts(), events)
 }
 
 /// The generic driver's remap and page modes map only the pages of the vma that lie inside

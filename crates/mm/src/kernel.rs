@@ -231,6 +231,12 @@ impl<D: Devices> Kernel<D> {
         self.object(id)?.pfn_of(index)
     }
 
+    /// Whether object `id` is gone: never created, or destroyed (drivers refuse to move or
+    /// release it again).
+    pub fn object_gone(&self, id: ObjId) -> bool {
+        self.object(id).is_none_or(|b| b.destroyed)
+    }
+
     /// The value held in page `index` of an object (what a CPU read of it returns): a frame's
     /// content, 0 for a page of anonymous memory or shmem that has no frame, `None` for a
     /// page the object does not have (past its end, destroyed, a driver's evicted range).

@@ -46,6 +46,29 @@ pub enum SysCall {
     IoUringRegister,
 }
 
+impl SysCall {
+    const ALL: [SysCall; 6] = [
+        SysCall::ODirectRead,
+        SysCall::ODirectWrite,
+        SysCall::Vmsplice,
+        SysCall::ProcessVmReadv,
+        SysCall::ProcessVmWritev,
+        SysCall::IoUringRegister,
+    ];
+
+    /// The word a script names it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            SysCall::ODirectRead => "o_direct_read",
+            SysCall::ODirectWrite => "o_direct_write",
+            SysCall::Vmsplice => "vmsplice",
+            SysCall::ProcessVmReadv => "process_vm_readv",
+            SysCall::ProcessVmWritev => "process_vm_writev",
+            SysCall::IoUringRegister => "io_uring_register",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum ObjKind {
     Driver(uapi::Create),
@@ -289,14 +312,9 @@ fn op(w: &[&str]) -> Result<OpKind, String> {
             }
         }
         "sys" => {
-            let call = match arg(w, 2)? {
-                "o_direct_read" => SysCall::ODirectRead,
-                "o_direct_write" => SysCall::ODirectWrite,
-                "vmsplice" => SysCall::Vmsplice,
-                "process_vm_readv" => SysCall::ProcessVmReadv,
-                "process_vm_writev" => SysCall::ProcessVmWritev,
-                "io_uring_register" => SysCall::IoUringRegister,
-                other => return Err(format!("unknown syscall `{other}`")),
+            let word = arg(w, 2)?;
+            let Some(&call) = SysCall::ALL.iter().find(|c| c.name() == word) else {
+                return Err(format!("unknown syscall `{word}`"));
             };
             OpKind::Sys {
                 dst: arg(w, 1)?.into(),

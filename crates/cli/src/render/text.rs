@@ -146,7 +146,7 @@ fn table(out: &mut String, report: &FileReport) {
     let _ = writeln!(out, "{header} states  changes");
     let mut previous: Option<Vec<Verdict>> = None;
     for r in &report.runs {
-        let verdicts: Vec<Verdict> = r.result.conditions.iter().map(|c| c.verdict).collect();
+        let verdicts = r.result.verdicts();
         let mut line = format!("  {:<8}", r.machine.cfg.to_string());
         for v in &verdicts {
             let _ = write!(line, " {:<4}", verdict(*v));

@@ -255,14 +255,13 @@ impl GenericDevice {
     /// move (as the oracle's module does, before touching anything): the object was destroyed
     /// (-EINVAL), or its mode needs struct pages and the target has none (-EOPNOTSUPP).
     fn move_target(&self, k: &Model, obj: ObjId, to: Option<Placement>) -> Option<Memory> {
-        let object = k.object(obj)?;
-        if object.destroyed {
+        if k.object_gone(obj) {
             return None;
         }
         let memory = match to {
             Some(Placement::System) => Memory::Ram,
             Some(Placement::Vram) => Memory::Iomem,
-            None => object.pfn_of(0).map_or(self.memory, memory_of),
+            None => k.object_pfn(obj, 0).map_or(self.memory, memory_of),
         };
         let needs_pages = matches!(self.insert, Insert::Page | Insert::FaultPage);
         (!(needs_pages && memory == Memory::Iomem)).then_some(memory)
@@ -301,7 +300,7 @@ impl GenericDevice {
     /// destroy it again).
     pub fn destroy(&self, k: &mut Model, obj: ObjId) {
         k.call("generic_driver_release", |k| {
-            if k.object(obj).is_none_or(|b| b.destroyed) {
+            if k.object_gone(obj) {
                 return;
             }
             k.unmap_mapping_range(self.mapping, 0, self.pages);

@@ -260,7 +260,7 @@ pub struct GupResult {
 }
 
 impl GupResult {
-    pub fn err(e: Errno) -> Self {
+    pub(crate) fn err(e: Errno) -> Self {
         GupResult {
             ret: e.ret(),
             pages: PageList::default(),
@@ -844,6 +844,22 @@ impl<D: Devices> Kernel<D> {
         !refused
     }
 
+    /// A gup-fast entry point up to its lockless walk: the argument check, then the walk's
+    /// setup (the fine-grained interleaving starts its steps from here too).
+    pub fn gup_fast_entry(
+        &mut self,
+        call: GupCall,
+        start: u64,
+        nr_pages: u64,
+        user_flags: FollFlags,
+    ) -> Result<fast::GupFastWalk, GupResult> {
+        let flags = call.foll_flags(user_flags);
+        if !self.is_valid_gup_flags(flags) {
+            return Err(GupResult::err(Errno::EINVAL));
+        }
+        self.gup_fast_begin(start, nr_pages, flags)
+    }
+
     /// One of the six GUP entry points; the references taken are held by `holder`.
     pub fn gup(
         &mut self,
@@ -855,15 +871,15 @@ impl<D: Devices> Kernel<D> {
     ) -> GupResult {
         self.call(call.name(), |k| {
             let flags = call.foll_flags(user_flags);
-            if !k.is_valid_gup_flags(flags) {
-                return GupResult::err(Errno::EINVAL);
-            }
             if !call.is_fast() {
+                if !k.is_valid_gup_flags(flags) {
+                    return GupResult::err(Errno::EINVAL);
+                }
                 let result = k.gup_slow(start, nr_pages, flags);
                 k.hold(holder, call.pins(), result.pages.clone());
                 return result;
             }
-            let mut walk = match k.gup_fast_begin(start, nr_pages, flags) {
+            let mut walk = match k.gup_fast_entry(call, start, nr_pages, user_flags) {
                 Ok(walk) => walk,
                 Err(result) => return result,
             };

@@ -118,12 +118,8 @@ impl Exec {
                 if r < 0 {
                     neg_errno()
                 } else {
-                    let call = if call == SysCall::ODirectRead {
-                        "o_direct_read"
-                    } else {
-                        "o_direct_write"
-                    };
-                    self.holds.insert(k.clone(), Hold::Released { call });
+                    let released = Hold::Released { call: call.name() };
+                    self.holds.insert(k.clone(), released);
                     r as i64
                 }
             }
@@ -144,12 +140,8 @@ impl Exec {
                 if r < 0 {
                     neg_errno()
                 } else {
-                    let call = if call == SysCall::ProcessVmReadv {
-                        "process_vm_readv"
-                    } else {
-                        "process_vm_writev"
-                    };
-                    self.holds.insert(k.clone(), Hold::Released { call });
+                    let released = Hold::Released { call: call.name() };
+                    self.holds.insert(k.clone(), released);
                     r as i64
                 }
             }

@@ -121,7 +121,7 @@ pub fn ttm_bo_move_begin(k: &mut Model, obj: ObjId) {
 /// A released BO is not moved: nothing refers to it any more (the oracle's module refuses
 /// the move with -EINVAL).
 fn released(k: &mut Model, obj: ObjId) -> bool {
-    let gone = k.object(obj).is_none_or(|b| b.destroyed);
+    let gone = k.object_gone(obj);
     if gone {
         k.note(|| "the BO was released: nothing to move".into());
     }
@@ -167,7 +167,7 @@ pub fn ttm_bo_destroy(k: &mut Model, obj: ObjId) {
         let Some(DeviceObject::Ttm(bo)) = k.devices.get(obj).cloned() else {
             return;
         };
-        if k.object(obj).is_none_or(|b| b.destroyed) {
+        if k.object_gone(obj) {
             return;
         }
         ttm_bo_unmap_virtual(k, &bo);
