@@ -60,7 +60,16 @@ pub fn compare(
         }
         _ => {}
     }
-    let machine = Machine::new(test, model_kernel(kernel)).map_err(|e| format!("{file}: {e}"))?;
+    let machine = match Machine::new(test, model_kernel(kernel)) {
+        Ok(m) => m,
+        Err(e) => {
+            let Some((mapping, errno)) = &e.failed_mmap else {
+                return Err(format!("{file}: {e}"));
+            };
+            compare_failed_mmap(&mut cmp, mapping, *errno, outcome);
+            return Ok(cmp);
+        }
+    };
     let (_, state) = replay(&machine, &schedule.steps);
     let events = state.kernel.events;
     let mut differ = |key: String, detail: String| cmp.differences.push(Difference { key, detail });
@@ -131,6 +140,35 @@ pub fn compare(
     }
     let _ = summarize;
     Ok(cmp)
+}
+
+/// The model could not set the test up because an mmap failed: the kernel agrees when its
+/// guest noted the same mapping failing with the same errno (it goes on without the mapping,
+/// where the model stops, so nothing else is compared).
+fn compare_failed_mmap(
+    cmp: &mut Comparison,
+    mapping: &str,
+    errno: mmlab_mm::Errno,
+    outcome: &OracleOutcome,
+) {
+    let want = format!("mapfail {mapping} {}", errno.ret());
+    let kernel_failed = outcome
+        .result
+        .as_ref()
+        .and_then(|g| g.notes.iter().find(|n| n.starts_with("mapfail ")));
+    if kernel_failed.map(String::as_str) == Some(want.as_str()) {
+        cmp.skipped = Some(format!(
+            "mmap {mapping} fails with {errno} on both; the model stops there"
+        ));
+        return;
+    }
+    cmp.differences.push(Difference {
+        key: "setup".into(),
+        detail: format!(
+            "the model's mmap {mapping} failed with {errno}; the kernel: {}",
+            kernel_failed.map_or("mapped it", String::as_str)
+        ),
+    });
 }
 
 /// The known-differences file: `FILE KERNEL KEY: reason` per line (`#` comments).

@@ -27,13 +27,7 @@ pub fn format(test: &Test) -> String {
     if !test.setup.is_empty() {
         out.push_str("\nsetup {\n");
         for stmt in &test.setup {
-            let line = match &stmt.kind {
-                SetupKind::Object(object) => format_object(object),
-                SetupKind::Mmap(mmap) => format_mmap(mmap),
-                SetupKind::Thp(mode) => format!("thp {mode}"),
-                SetupKind::Op(op) => format_op(op),
-            };
-            let _ = writeln!(out, "{INDENT}{line}");
+            let _ = writeln!(out, "{INDENT}{}", format_setup(&stmt.kind));
         }
         out.push_str("}\n");
     }
@@ -56,6 +50,16 @@ pub fn format(test: &Test) -> String {
         );
     }
     out
+}
+
+/// One setup statement, as it would be written in the file.
+pub fn format_setup(kind: &SetupKind) -> String {
+    match kind {
+        SetupKind::Object(object) => format_object(object),
+        SetupKind::Mmap(mmap) => format_mmap(mmap),
+        SetupKind::Thp(mode) => format!("thp {mode}"),
+        SetupKind::Op(op) => format_op(op),
+    }
 }
 
 fn format_object(object: &Object) -> String {

@@ -24,7 +24,7 @@ pub mod suggest;
 pub use ast::*;
 pub use diag::Diagnostic;
 pub use errno::Errno;
-pub use format::{format, format_expr, format_op};
+pub use format::{format, format_expr, format_op, format_setup};
 pub use span::{LineCol, Span, Spanned};
 
 /// Parses and checks a litmus test. On failure, returns every error found, in file order.

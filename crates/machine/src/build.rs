@@ -13,7 +13,7 @@ use mmlab_mm::include::linux::mm_types::{MappingId, ObjId, VmFlags};
 use mmlab_mm::include::pfn_t::PfnFlags;
 use mmlab_mm::mm::mmap::Prot;
 use mmlab_mm::mm::object::Backing;
-use mmlab_mm::{KernelConfig, Level, ThpMode};
+use mmlab_mm::{Errno, KernelConfig, Level, ThpMode};
 use std::collections::HashMap;
 use std::fmt;
 
@@ -21,6 +21,9 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildError {
     pub message: String,
+    /// When the failed step was an mmap: the mapping's name and the errno it returned, so
+    /// that a run on a real kernel can be compared with it.
+    pub failed_mmap: Option<(String, Errno)>,
 }
 
 impl fmt::Display for BuildError {
@@ -31,9 +34,10 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-fn err(message: impl Into<String>) -> BuildError {
+pub(crate) fn err(message: impl Into<String>) -> BuildError {
     BuildError {
         message: message.into(),
+        failed_mmap: None,
     }
 }
 
@@ -57,6 +61,15 @@ pub struct Machine {
     pub init: State,
     /// Interleave inside operations where the kernel races (see [`crate::fine`]).
     pub fine: bool,
+    /// A setup statement that hit a BUG: no thread runs (see [`Machine::new`]).
+    pub setup_oops: Option<SetupOops>,
+}
+
+/// The setup statement whose BUG ended the test before any thread ran, with its trace.
+#[derive(Clone, Debug)]
+pub struct SetupOops {
+    pub statement: String,
+    pub trace: Vec<mmlab_mm::trace::TraceLine>,
 }
 
 impl Machine {
@@ -72,18 +85,23 @@ impl Machine {
         let mut objects = HashMap::new();
         let mut mappings = HashMap::new();
         let mut setup_thread = ThreadState::default();
+        // A BUG in a setup step oopses the task setting the test up, with the mmap lock
+        // held: the test ends there, with the event, and no thread runs.
+        let mut setup_oops = None;
+        kernel.trace.enable();
         for stmt in &test.setup {
-            match &stmt.kind {
-                ast::SetupKind::Object(o) => {
-                    let id = create_object(&mut kernel, o, &objects)?;
+            kernel.trace.take();
+            let result = match &stmt.kind {
+                ast::SetupKind::Object(o) => create_object(&mut kernel, o, &objects).map(|id| {
                     objects.insert(o.name.node.clone(), id);
-                }
+                }),
                 ast::SetupKind::Mmap(m) => {
                     let anon = test
                         .object(&m.object.node)
                         .is_some_and(|o| matches!(o.kind, ast::ObjectKind::Anon { .. }));
-                    let (addr, pages) = mmap(&mut kernel, m, &objects, anon)?;
-                    mappings.insert(m.name.node.clone(), Mapping { addr, pages });
+                    mmap(&mut kernel, m, &objects, anon).map(|(addr, pages)| {
+                        mappings.insert(m.name.node.clone(), Mapping { addr, pages });
+                    })
                 }
                 ast::SetupKind::Thp(mode) => {
                     kernel.thp = match mode {
@@ -91,23 +109,36 @@ impl Machine {
                         ast::ThpMode::Madvise => ThpMode::Madvise,
                         ast::ThpMode::Never => ThpMode::Never,
                     };
+                    Ok(())
                 }
-                ast::SetupKind::Op(op) => {
-                    let op = compile_op(op, &objects, &mappings)?;
+                ast::SetupKind::Op(op) => compile_op(op, &objects, &mappings).map(|op| {
                     // Setup operations act as a thread of their own, numbered after the
                     // test's threads, so what they hold never collides with a thread's.
                     let holder_thread = test.threads.len() as u8;
                     run_op(&mut kernel, &mut setup_thread, holder_thread, &op);
+                    // The setup thread's oops kills it alone, as in a thread of the test.
                     kernel.take_oops();
+                }),
+            };
+            match result {
+                Ok(()) => {}
+                Err(_) if kernel.take_oops() => {
+                    setup_oops = Some(SetupOops {
+                        statement: ast::format_setup(&stmt.kind),
+                        trace: kernel.trace.take(),
+                    });
+                    break;
                 }
+                Err(e) => return Err(e),
             }
         }
+        kernel.trace.disable();
         let mut threads = Vec::new();
         let mut op_texts = Vec::new();
         for t in &test.threads {
             let mut ops = Vec::new();
             let mut texts = Vec::new();
-            for op in &t.ops {
+            for op in t.ops.iter().filter(|_| setup_oops.is_none()) {
                 ops.push(compile_op(&op.kind, &objects, &mappings)?);
                 texts.push(ast::format_op(&op.kind));
             }
@@ -127,6 +158,7 @@ impl Machine {
             op_texts,
             init,
             fine: false,
+            setup_oops,
         })
     }
 }
@@ -272,7 +304,9 @@ fn mmap(
             ast::Prot::Rw => Prot::ReadWrite,
         },
     };
-    let vi = fops::mmap(k, obj, args)
-        .map_err(|e| err(format!("mmap {} failed with {e}", m.name.node)))?;
+    let vi = fops::mmap(k, obj, args).map_err(|e| BuildError {
+        message: format!("mmap {} failed with {e}", m.name.node),
+        failed_mmap: Some((m.name.node.clone(), e)),
+    })?;
     Ok((k.vmas[vi].start, pages))
 }

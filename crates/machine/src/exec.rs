@@ -96,24 +96,21 @@ fn resolve_addr(a: &ast::Addr, mappings: &HashMap<String, Mapping>) -> Result<u6
     mappings
         .get(&a.mapping.node)
         .map(|m| m.addr.saturating_add(a.offset))
-        .ok_or_else(|| BuildError {
-            message: format!("unknown mapping {}", a.mapping.node),
-        })
+        .ok_or_else(|| crate::build::err(format!("unknown mapping {}", a.mapping.node)))
 }
 
 fn resolve_object(n: &ast::Name, objects: &HashMap<String, ObjId>) -> Result<ObjId, BuildError> {
-    objects.get(&n.node).copied().ok_or_else(|| BuildError {
-        message: format!("unknown object {}", n.node),
-    })
+    objects
+        .get(&n.node)
+        .copied()
+        .ok_or_else(|| crate::build::err(format!("unknown object {}", n.node)))
 }
 
 fn mapping_addr(n: &ast::Name, mappings: &HashMap<String, Mapping>) -> Result<u64, BuildError> {
     mappings
         .get(&n.node)
         .map(|m| m.addr)
-        .ok_or_else(|| BuildError {
-            message: format!("unknown mapping {}", n.node),
-        })
+        .ok_or_else(|| crate::build::err(format!("unknown mapping {}", n.node)))
 }
 
 /// Values are small: a page holds one byte-sized value.

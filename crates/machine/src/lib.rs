@@ -13,7 +13,7 @@ mod modular;
 mod replay;
 mod state;
 
-pub use build::{BuildError, Machine};
+pub use build::{BuildError, Machine, SetupOops};
 pub use conditions::{evaluate, Verdict};
 pub use replay::{replay, ReplayStep};
 pub use state::{RegValue, State, ThreadState};

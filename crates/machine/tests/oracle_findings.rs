@@ -190,3 +190,48 @@ fn new_shmem_pages_are_cleared() {
                forall o0[0] == 0\n";
     assert_eq!(verdicts(src, "6.1"), [O]);
 }
+
+/// A driver that calls vm_insert_page at mmap time on a vma it made VM_PFNMAP hits the
+/// BUG_ON in vm_insert_page: the real kernels oops inside mmap(2). The test ends in setup,
+/// with `bug`, and no thread runs; without VM_PFNMAP the same driver maps its page.
+#[test]
+fn a_bug_in_setup_ends_the_test() {
+    let src = "mm-litmus t\nsetup {\n  driver d0 size=4K insert=page vm=pfnmap\n  mmap m0 d0 shared rw\n}\n\
+               P0 {\n  read m0 -> r0\n}\n\
+               forall bug\nexists P0:r0 == 0\nexists P0:r0 == SIGSEGV\n";
+    for kernel in ["5.11", "6.1", "6.12"] {
+        let test = mmlab_litmus::parse(src).expect("parses");
+        let machine =
+            Machine::new(&test, KernelConfig::parse(kernel).expect("kernel")).expect("builds");
+        let oops = machine.setup_oops.as_ref().expect("setup oopsed");
+        assert_eq!(oops.statement, "mmap m0 d0 shared rw");
+        // Unset registers read 0: the thread never ran, so it was not killed either.
+        assert_eq!(verdicts(src, kernel), [O, O, N], "{kernel}");
+    }
+    let plain = src.replace(" vm=pfnmap", "");
+    let test = mmlab_litmus::parse(&plain).expect("parses");
+    let machine = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
+    assert!(machine.setup_oops.is_none());
+    assert_eq!(verdicts(&plain, "6.1"), [N, O, N]);
+}
+
+/// A PROT_NONE mapping that the driver fills at mmap time (remap_pfn_range) gets PAGE_NONE
+/// entries, which user space cannot load through: SIGSEGV. mprotect back to read gives the
+/// entries the user bit again, and the load completes without a fault.
+#[test]
+fn prot_none_entries_refuse_user_access() {
+    let src =
+        "mm-litmus t\nsetup {\n  driver d0 size=4K insert=remap\n  mmap m0 d0 shared none\n}\n\
+               P0 {\n  read m0 -> r0\n}\n\
+               forall P0:r0 == SIGSEGV\n";
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(verdicts(src, kernel), [O], "{kernel}");
+    }
+    let reopened = src.replace("P0 {\n", "P0 {\n  mprotect m0 r\n");
+    assert_eq!(verdicts(&reopened, "6.1"), [N]);
+    let shut =
+        "mm-litmus t\nsetup {\n  driver d0 size=4K insert=remap\n  mmap m0 d0 shared rw\n}\n\
+                P0 {\n  mprotect m0 none\n  mprotect m0 rw\n  write m0 4\n  read m0 -> r0\n}\n\
+                forall P0:r0 == 4\n";
+    assert_eq!(verdicts(shut, "6.1"), [O]);
+}

@@ -52,6 +52,11 @@ impl Tracer {
         }
     }
 
+    /// Stops recording and drops what was recorded.
+    pub fn disable(&mut self) {
+        self.0 = None;
+    }
+
     pub fn enabled(&self) -> bool {
         self.0.is_some()
     }

@@ -14,11 +14,18 @@ pub fn report(reports: &[FileReport]) -> Value {
         .map(|r| {
             json!({
                 "path": r.path,
-                "runs": r.runs.iter().map(|run| json!({
-                    "test": run.machine.test.name.node,
-                    "kernel": run.machine.cfg.to_string(),
-                    "result": run.result,
-                })).collect::<Vec<_>>(),
+                "runs": r.runs.iter().map(|run| {
+                    let mut value = json!({
+                        "test": run.machine.test.name.node,
+                        "kernel": run.machine.cfg.to_string(),
+                        "result": run.result,
+                    });
+                    if let Some(oops) = &run.machine.setup_oops {
+                        value["setup_oops"] =
+                            json!({ "statement": oops.statement, "trace": oops.trace });
+                    }
+                    value
+                }).collect::<Vec<_>>(),
             })
         })
         .collect();

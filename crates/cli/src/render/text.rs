@@ -71,6 +71,10 @@ fn run(out: &mut String, path: &str, r: &Run) {
         "Test {} ({path}) at kernel {}",
         m.test.name.node, m.cfg
     );
+    if let Some(oops) = &m.setup_oops {
+        let _ = writeln!(out, "Setup oopsed at `{}`: no thread runs", oops.statement);
+        out.push_str(&trace_lines(&oops.trace, "        "));
+    }
     let _ = writeln!(out, "States {}", res.finals.len());
     for f in &res.finals {
         let mut line = f.registers.join("; ");

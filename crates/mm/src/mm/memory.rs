@@ -25,9 +25,14 @@ pub fn vma_wants_writenotify(vma: &Vma) -> bool {
 }
 
 /// vma->vm_page_prot: the entry bits a new mapping gets. Private writable mappings start
-/// read-only so the first write copies (COW).
+/// read-only so the first write copies (COW). A PROT_NONE vma gets PAGE_NONE entries, which
+/// user space cannot use: here, entries without the user bit (x86 clears the present bit and
+/// sets PROTNONE instead; the kernel still treats them as present).
 pub fn vm_page_prot(vma: &Vma) -> F {
-    let mut prot = F::PRESENT | F::USER | F::ACCESSED;
+    let mut prot = F::PRESENT | F::ACCESSED;
+    if vma.flags.intersects(VmFlags::READ | VmFlags::WRITE) {
+        prot |= F::USER;
+    }
     if vma.flags.contains(VmFlags::WRITE | VmFlags::SHARED) && !vma_wants_writenotify(vma) {
         prot |= F::RW;
     }

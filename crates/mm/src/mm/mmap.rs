@@ -123,8 +123,9 @@ impl<D: Devices> Kernel<D> {
         });
     }
 
-    /// mprotect over the whole vma `vi`: new vm_flags, then change_protection rewrites the
-    /// write bit of every present entry.
+    /// mprotect over the whole vma `vi`: new vm_flags, then change_protection gives every
+    /// present entry the new vm_page_prot's user and write bits (pte_modify / pmd_modify),
+    /// keeping its frame and its special, devmap and dirty bits.
     pub fn mprotect(&mut self, vi: usize, prot: Prot) -> Result<(), Errno> {
         self.call("mprotect_fixup", |k| {
             let vma = k.vmas[vi].clone();
@@ -135,18 +136,11 @@ impl<D: Devices> Kernel<D> {
             let flags = (vma.flags - (VmFlags::READ | VmFlags::WRITE)) | wanted;
             k.vmas[vi].flags = flags;
             let vma = k.vmas[vi].clone();
-            let writable = vm_page_prot(&vma).contains(F::RW);
+            let modified = F::RW | F::USER;
+            let new_bits = vm_page_prot(&vma) & modified;
             for level in [Level::Pud, Level::Pmd, Level::Pte] {
                 for (addr, entry) in k.pt.leaves(level, vma.start, vma.end) {
-                    let mut entry = if writable {
-                        entry
-                    } else {
-                        entry.without(F::RW)
-                    };
-                    if prot == Prot::None {
-                        entry = entry.without(F::USER);
-                    }
-                    k.pt.set(level, addr, entry);
+                    k.pt.set(level, addr, entry.without(modified).with(new_bits));
                 }
             }
             Ok(())
