@@ -50,6 +50,14 @@ impl Exec {
         }
         set_reg(th, dst, &g.result.to_string());
         let taken = g.result.max(0) as u64;
+        if taken > 0 {
+            // Entries the call counted but never stored show now, so that a register that
+            // is only unpinned is known to hold them (a device read changes nothing).
+            let d = self.dma(slot, false, 0)?;
+            if d.missing > 0 {
+                out::line(&format!("event missing_pages {th}:{dst} {}", d.missing));
+            }
+        }
         self.holds.insert(
             k,
             Hold::Slot {
