@@ -411,13 +411,21 @@ pub fn diff(args: DiffArgs) -> u8 {
             started.elapsed().as_secs_f64()
         );
         for ((file, test, schedule), outcome) in tests.iter().zip(&outcomes) {
-            match crate::diff::compare(file, test, schedule, outcome) {
-                Ok(c) => comparisons.push(c),
-                Err(e) => {
-                    eprintln!("mmlab diff: {e}");
-                    return 2;
-                }
-            }
+            // An oracle error on one test is a disagreement to report, not a reason to drop
+            // the rest of the run.
+            let comparison =
+                crate::diff::compare(file, test, schedule, outcome).unwrap_or_else(|e| {
+                    crate::diff::Comparison {
+                        file: file.clone(),
+                        kernel: *kernel,
+                        skipped: None,
+                        differences: vec![crate::diff::Difference {
+                            key: "error".into(),
+                            detail: e,
+                        }],
+                    }
+                });
+            comparisons.push(comparison);
         }
     }
     let (text, unexplained) = crate::diff::report(&comparisons, known.as_ref(), &kernels);

@@ -338,6 +338,37 @@ mod tests {
         assert!(!bad, "{text}");
     }
 
+    /// A TTM object refuses a private mapping (-EINVAL): the model cannot set the test up,
+    /// and the comparison holds when the kernel's mmap failed the same way.
+    #[test]
+    fn a_failed_setup_mmap_is_compared_with_the_kernels() {
+        let src =
+            "mm-litmus t\nsetup {\n  ttm bo size=4K place=system\n  mmap m0 bo private rw\n}\n\
+                   P0 {\n  read m0 -> r0\n}\nexists bug\n";
+        let test = litmus::parse(src).expect("parses");
+        let outcome = |notes: &[&str]| {
+            let mut guest = mmlab_oracle::GuestOutcome::new(0, "t");
+            guest.notes = notes.iter().map(|n| n.to_string()).collect();
+            OracleOutcome {
+                test: "t".into(),
+                kernel: OracleKernel::V6_1,
+                kernel_release: "6.1".into(),
+                schedule: Schedule::sequential(&test),
+                status: Status::Ok,
+                result: Some(guest),
+                conditions: Vec::new(),
+            }
+        };
+        let schedule = Schedule::sequential(&test);
+        let same = compare("t", &test, &schedule, &outcome(&["mapfail m0 -22"])).expect("runs");
+        assert!(same.differences.is_empty() && same.skipped.is_some());
+        for notes in [&[][..], &["mapfail m0 -1"]] {
+            let differs = compare("t", &test, &schedule, &outcome(notes)).expect("runs");
+            assert_eq!(differs.differences.len(), 1, "{notes:?}");
+            assert_eq!(differs.differences[0].key, "setup");
+        }
+    }
+
     #[test]
     fn stale_entries_fail() {
         let known = Known::parse("no/such/file.litmus 6.1 c1: gone\n").expect("parses");

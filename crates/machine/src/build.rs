@@ -61,14 +61,16 @@ pub struct Machine {
     pub init: State,
     /// Interleave inside operations where the kernel races (see [`crate::fine`]).
     pub fine: bool,
-    /// A setup statement that hit a BUG: no thread runs (see [`Machine::new`]).
-    pub setup_oops: Option<SetupOops>,
+    /// The setup statement that killed the setup's task: no thread runs (see
+    /// [`Machine::new`]).
+    pub setup_stop: Option<SetupStop>,
 }
 
-/// The setup statement whose BUG ended the test before any thread ran, with its trace.
+/// The setup statement that ended the test before any thread ran: why, and its trace.
 #[derive(Clone, Debug)]
-pub struct SetupOops {
+pub struct SetupStop {
     pub statement: String,
+    pub reason: String,
     pub trace: Vec<mmlab_mm::trace::TraceLine>,
 }
 
@@ -85,9 +87,10 @@ impl Machine {
         let mut objects = HashMap::new();
         let mut mappings = HashMap::new();
         let mut setup_thread = ThreadState::default();
-        // A BUG in a setup step oopses the task setting the test up, with the mmap lock
-        // held: the test ends there, with the event, and no thread runs.
-        let mut setup_oops = None;
+        // A setup step that kills the task setting the test up (a BUG, which oopses it with
+        // the mmap lock held, or a fatal signal) ends the test there: the final state has
+        // setup's events, and no thread runs.
+        let mut setup_stop = None;
         kernel.trace.enable();
         for stmt in &test.setup {
             kernel.trace.take();
@@ -116,20 +119,26 @@ impl Machine {
                     // test's threads, so what they hold never collides with a thread's.
                     let holder_thread = test.threads.len() as u8;
                     run_op(&mut kernel, &mut setup_thread, holder_thread, &op);
-                    // The setup thread's oops kills it alone, as in a thread of the test.
-                    kernel.take_oops();
                 }),
             };
-            match result {
-                Ok(()) => {}
-                Err(_) if kernel.take_oops() => {
-                    setup_oops = Some(SetupOops {
-                        statement: ast::format_setup(&stmt.kind),
-                        trace: kernel.trace.take(),
-                    });
-                    break;
+            let oopsed = kernel.take_oops();
+            if let Err(e) = result {
+                if !oopsed {
+                    return Err(e);
                 }
-                Err(e) => return Err(e),
+            }
+            let reason = if oopsed {
+                Some("a kernel BUG oopsed the task".to_string())
+            } else {
+                setup_thread.killed.map(|s| format!("{s} killed the task"))
+            };
+            if let Some(reason) = reason {
+                setup_stop = Some(SetupStop {
+                    statement: ast::format_setup(&stmt.kind),
+                    reason,
+                    trace: kernel.trace.take(),
+                });
+                break;
             }
         }
         kernel.trace.disable();
@@ -138,7 +147,7 @@ impl Machine {
         for t in &test.threads {
             let mut ops = Vec::new();
             let mut texts = Vec::new();
-            for op in t.ops.iter().filter(|_| setup_oops.is_none()) {
+            for op in t.ops.iter().filter(|_| setup_stop.is_none()) {
                 ops.push(compile_op(&op.kind, &objects, &mappings)?);
                 texts.push(ast::format_op(&op.kind));
             }
@@ -158,7 +167,7 @@ impl Machine {
             op_texts,
             init,
             fine: false,
-            setup_oops,
+            setup_stop,
         })
     }
 }

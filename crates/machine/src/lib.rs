@@ -13,7 +13,7 @@ mod modular;
 mod replay;
 mod state;
 
-pub use build::{BuildError, Machine, SetupOops};
+pub use build::{BuildError, Machine, SetupStop};
 pub use conditions::{evaluate, Verdict};
 pub use replay::{replay, ReplayStep};
 pub use state::{RegValue, State, ThreadState};

@@ -203,15 +203,16 @@ fn a_bug_in_setup_ends_the_test() {
         let test = mmlab_litmus::parse(src).expect("parses");
         let machine =
             Machine::new(&test, KernelConfig::parse(kernel).expect("kernel")).expect("builds");
-        let oops = machine.setup_oops.as_ref().expect("setup oopsed");
-        assert_eq!(oops.statement, "mmap m0 d0 shared rw");
+        let stop = machine.setup_stop.as_ref().expect("setup oopsed");
+        assert_eq!(stop.statement, "mmap m0 d0 shared rw");
+        assert!(stop.reason.contains("BUG"), "{}", stop.reason);
         // Unset registers read 0: the thread never ran, so it was not killed either.
         assert_eq!(verdicts(src, kernel), [O, O, N], "{kernel}");
     }
     let plain = src.replace(" vm=pfnmap", "");
     let test = mmlab_litmus::parse(&plain).expect("parses");
     let machine = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
-    assert!(machine.setup_oops.is_none());
+    assert!(machine.setup_stop.is_none());
     assert_eq!(verdicts(&plain, "6.1"), [N, O, N]);
 }
 
@@ -234,4 +235,22 @@ fn prot_none_entries_refuse_user_access() {
                 P0 {\n  mprotect m0 none\n  mprotect m0 rw\n  write m0 4\n  read m0 -> r0\n}\n\
                 forall P0:r0 == 4\n";
     assert_eq!(verdicts(shut, "6.1"), [O]);
+}
+
+/// A fatal signal in setup (a store into a read-only mapping) ends the test there, as the
+/// oracle's guest does: the mapping after it is never made and no thread runs.
+#[test]
+fn a_fatal_signal_in_setup_ends_the_test() {
+    let src = "mm-litmus t\nsetup {\n  memfd f0 size=4K\n  mmap m0 f0 shared r\n  write m0 6\n  mmap m1 f0 shared rw\n}\n\
+               P0 {\n  write m1 2\n}\n\
+               forall f0[0] == 0\n";
+    let test = mmlab_litmus::parse(src).expect("parses");
+    let machine = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
+    let stop = machine.setup_stop.as_ref().expect("setup ended");
+    assert_eq!(stop.statement, "write m0 6");
+    assert!(stop.reason.contains("SIGSEGV"), "{}", stop.reason);
+    assert!(!machine.mappings.contains_key("m1"));
+    assert_eq!(verdicts(src, "6.1"), [O]);
+    let writable = src.replace("shared r\n", "shared rw\n");
+    assert_eq!(verdicts(&writable, "6.1"), [N]);
 }

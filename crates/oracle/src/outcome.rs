@@ -74,7 +74,8 @@ pub struct GuestOutcome {
 }
 
 impl GuestOutcome {
-    pub(crate) fn new(index: usize, name: &str) -> GuestOutcome {
+    /// The outcome of test `index` before anything was observed.
+    pub fn new(index: usize, name: &str) -> GuestOutcome {
         GuestOutcome {
             index,
             name: name.to_string(),

@@ -20,9 +20,12 @@ pub fn report(reports: &[FileReport]) -> Value {
                         "kernel": run.machine.cfg.to_string(),
                         "result": run.result,
                     });
-                    if let Some(oops) = &run.machine.setup_oops {
-                        value["setup_oops"] =
-                            json!({ "statement": oops.statement, "trace": oops.trace });
+                    if let Some(stop) = &run.machine.setup_stop {
+                        value["setup_stop"] = json!({
+                            "statement": stop.statement,
+                            "reason": stop.reason,
+                            "trace": stop.trace,
+                        });
                     }
                     value
                 }).collect::<Vec<_>>(),

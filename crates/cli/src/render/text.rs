@@ -71,9 +71,13 @@ fn run(out: &mut String, path: &str, r: &Run) {
         "Test {} ({path}) at kernel {}",
         m.test.name.node, m.cfg
     );
-    if let Some(oops) = &m.setup_oops {
-        let _ = writeln!(out, "Setup oopsed at `{}`: no thread runs", oops.statement);
-        out.push_str(&trace_lines(&oops.trace, "        "));
+    if let Some(stop) = &m.setup_stop {
+        let _ = writeln!(
+            out,
+            "Setup ended at `{}` ({}): no thread runs",
+            stop.statement, stop.reason
+        );
+        out.push_str(&trace_lines(&stop.trace, "        "));
     }
     let _ = writeln!(out, "States {}", res.finals.len());
     for f in &res.finals {

@@ -118,6 +118,10 @@ pub fn run(test: &Test) -> i32 {
     let mut code = EXIT_OK;
     for (step, op) in test.ops.iter().enumerate() {
         out::step(&step.to_string());
+        if ex.dead.contains("S") {
+            // A fatal signal in setup ends the test there, as in the model: no thread runs.
+            break;
+        }
         if ex.dead.contains(&op.thread) {
             continue;
         }
