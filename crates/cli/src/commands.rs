@@ -187,10 +187,21 @@ pub fn run(args: RunArgs) -> u8 {
             None => None,
         };
         let mut runs = Vec::new();
+        let mut setup_failures = Vec::new();
+        let several = configs.len() > 1;
         for cfg in configs {
             let cfg = inject(cfg, &args.inject_bug);
             let machine = match Machine::new(&test, cfg) {
                 Ok(m) => m.with_fine(args.fine),
+                // Across kernels, a step the kernel refuses at some releases is part of the
+                // answer; at one kernel (or at every one) the test cannot run.
+                Err(e) if several && e.failed_mmap.is_some() => {
+                    setup_failures.push(render::SetupFailure {
+                        cfg,
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
                 Err(e) => {
                     eprintln!("{}: setup at {cfg}: {e}", path.display());
                     return 2;
@@ -228,9 +239,21 @@ pub fn run(args: RunArgs) -> u8 {
             }
             runs.push(render::Run { machine, result });
         }
+        if runs.is_empty() {
+            if let Some(f) = setup_failures.first() {
+                eprintln!(
+                    "{}: setup fails at every kernel; at {}: {}",
+                    path.display(),
+                    f.cfg,
+                    f.error
+                );
+            }
+            return 2;
+        }
         reports.push(render::FileReport {
             path: path.display().to_string(),
             runs,
+            setup_failures,
         });
     }
     let all = args.kernel.as_deref() == Some("all");

@@ -262,3 +262,36 @@ fn limits_stop_cleanly_and_say_the_result_is_incomplete() {
     let (_, out, _) = mmlab(&["run", "examples/pin-vs-evict.litmus", "--timeout", "60"]);
     assert!(!out.contains("INCOMPLETE"), "{out}");
 }
+
+/// TTM refuses private mappings from 5.14 ("drm/ttm: nuke VM_MIXEDMAP on BO mappings v3"):
+/// across kernels the table says so and the older releases still answer; at one refusing
+/// kernel the test cannot run.
+#[test]
+fn a_setup_refused_at_some_releases_is_a_row_of_the_table() {
+    let file =
+        std::env::temp_dir().join(format!("mmlab-ttm-private-{}.litmus", std::process::id()));
+    std::fs::write(
+        &file,
+        "mm-litmus ttm-private\nsetup {\n  ttm bo size=4K place=system\n  mmap m0 bo private rw\n}\n\
+         P0 {\n  write m0 3\n}\nforall bo[0] == 0\n",
+    )
+    .expect("temp file");
+    let path = file.to_str().expect("utf-8 path");
+    let (code, out, err) = mmlab(&["run", path, "--kernel", "all"]);
+    assert_eq!(code, 0, "{err}");
+    let row = |release: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(release))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(row("5.11").contains("Ok"), "{out}");
+    assert!(
+        row("5.14").contains("setup fails: mmap m0 failed with -EINVAL"),
+        "{out}"
+    );
+    let (code, _, err) = mmlab(&["run", path, "--kernel", "6.1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("mmap m0 failed with -EINVAL"), "{err}");
+    let _ = std::fs::remove_file(&file);
+}

@@ -14,6 +14,10 @@ pub fn report(reports: &[FileReport]) -> Value {
         .map(|r| {
             json!({
                 "path": r.path,
+                "setup_failures": r.setup_failures.iter().map(|f| json!({
+                    "kernel": f.cfg.to_string(),
+                    "error": f.error,
+                })).collect::<Vec<_>>(),
                 "runs": r.runs.iter().map(|run| {
                     let mut value = json!({
                         "test": run.machine.test.name.node,

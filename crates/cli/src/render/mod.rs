@@ -18,6 +18,15 @@ pub struct Run {
 pub struct FileReport {
     pub path: String,
     pub runs: Vec<Run>,
+    /// Kernels at which a setup step failed with an errno (`--kernel all` only), in order.
+    pub setup_failures: Vec<SetupFailure>,
+}
+
+/// A kernel at which the test could not be set up: a TTM object refuses a private mapping
+/// from 5.14, for instance.
+pub struct SetupFailure {
+    pub cfg: mmlab_mm::KernelConfig,
+    pub error: String,
 }
 
 /// Each thread in turn, to completion: the default schedule of `explain`.

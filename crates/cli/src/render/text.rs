@@ -139,6 +139,23 @@ fn table(out: &mut String, report: &FileReport) {
     let Some(first) = report.runs.first() else {
         return;
     };
+    // Runs and setup failures, by release.
+    let mut rows: Vec<(
+        mmlab_mm::Release,
+        Option<&Run>,
+        Option<&super::SetupFailure>,
+    )> = report
+        .runs
+        .iter()
+        .map(|r| (r.machine.cfg.release, Some(r), None))
+        .chain(
+            report
+                .setup_failures
+                .iter()
+                .map(|f| (f.cfg.release, None, Some(f))),
+        )
+        .collect();
+    rows.sort_by_key(|row| row.0);
     let _ = writeln!(
         out,
         "Test {} ({}) at every change point",
@@ -153,7 +170,22 @@ fn table(out: &mut String, report: &FileReport) {
     }
     let _ = writeln!(out, "{header} states  changes");
     let mut previous: Option<Vec<Verdict>> = None;
-    for r in &report.runs {
+    for row in rows {
+        let r = match row {
+            (_, Some(r), _) => r,
+            (_, None, Some(failure)) => {
+                let _ = writeln!(
+                    out,
+                    "  {:<8} setup fails: {}  {}",
+                    failure.cfg.to_string(),
+                    failure.error,
+                    changes_at(failure.cfg.release)
+                );
+                previous = None;
+                continue;
+            }
+            (_, None, None) => continue,
+        };
         let verdicts = r.result.verdicts();
         let mut line = format!("  {:<8}", r.machine.cfg.to_string());
         for v in &verdicts {
