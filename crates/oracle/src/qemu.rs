@@ -56,7 +56,7 @@ pub fn boot(
     config: &BootConfig,
 ) -> Result<Boot> {
     let cmdline = format!(
-        "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic softlockup_panic=1 mitigations=off nokaslr \
+        "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic softlockup_panic=1 mitigations=off nokaslr norandmaps \
          transparent_hugepage=always rdinit=/init {extra_cmdline}"
     );
     let started = Instant::now();

@@ -50,6 +50,8 @@ struct Mapping {
     size: u64,
     object: String,
     offset: u64,
+    /// The mmap succeeded and no munmap has removed it since.
+    mapped: bool,
 }
 
 /// Where held pages came from: the object page the first one belonged to when taken.
@@ -254,6 +256,11 @@ impl Exec {
                 let m = self.mapping(map)?;
                 // SAFETY: unmapping a range this process mapped.
                 let r = unsafe { libc::munmap(m.addr as *mut _, m.size as usize) };
+                if r == 0 {
+                    if let Some(m) = self.maps.get_mut(map) {
+                        m.mapped = false;
+                    }
+                }
                 self.op_result("munmap", r)
             }
             OpKind::Mprotect { map, prot } => {

@@ -78,6 +78,36 @@ impl Exec {
         Ok(())
     }
 
+    /// Where the model puts a mapping made without `at=` (get_unmapped_area): the lowest
+    /// address from 0x7f0000000000 up, aligned to 1G, 2M or 4K as the object is at least that
+    /// large, that no mapping of this test covers. The kernel's own choice (top-down, near
+    /// the stack) would give a range past the end of a mapping other neighbours than in the
+    /// model. The boot disables address-space randomisation (`norandmaps`), so nothing of
+    /// the guest's own lives there.
+    fn model_address(&self, size: u64, object_size: u64) -> u64 {
+        let align = if object_size >= 1 << 30 {
+            1 << 30
+        } else if object_size >= HUGE {
+            HUGE
+        } else {
+            PAGE
+        };
+        let mut addr: u64 = 0x7f00_0000_0000;
+        loop {
+            let end = addr.saturating_add(size);
+            let overlap = self
+                .maps
+                .values()
+                .filter(|m| m.mapped && m.addr < end && addr < m.addr + m.size)
+                .map(|m| m.addr + m.size)
+                .next();
+            match overlap {
+                Some(end) => addr = end.div_ceil(align) * align,
+                None => return addr,
+            }
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(super) fn map(
         &mut self,
@@ -104,84 +134,32 @@ impl Exec {
         } else {
             libc::MAP_PRIVATE
         };
-        if let Some(addr) = at {
-            // SAFETY: the test asked for a fixed address; MAP_FIXED_NOREPLACE never clobbers.
-            let got = unsafe {
-                libc::mmap(
-                    addr as *mut _,
-                    size as usize,
-                    prot,
-                    flags | libc::MAP_FIXED_NOREPLACE,
-                    fd,
-                    offset as i64,
-                )
-            };
-            if got == libc::MAP_FAILED {
-                out::line(&format!("mapfail {name} {}", neg_errno()));
-            }
-            self.maps.insert(
-                name.to_string(),
-                Mapping {
-                    addr,
-                    size,
-                    object: object.to_string(),
-                    offset,
-                },
-            );
-            return Ok(());
-        }
-        // Reserve, align to 2M, map over the reservation; unmatched slack stays PROT_NONE-free.
-        let span = size + HUGE;
-        // SAFETY: anonymous reservation.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                span as usize,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(Stop::Error(format!(
-                "map {name}: reservation failed {}",
-                neg_errno()
-            )));
-        }
-        let base = base as u64;
-        let aligned = (base + HUGE - 1) & !(HUGE - 1);
-        // SAFETY: MAP_FIXED inside our own reservation.
+        let object_size = obj.size;
+        let addr = at.unwrap_or_else(|| self.model_address(size, object_size));
+        // SAFETY: a fixed address that no mapping of this test covers (the model's choice,
+        // or the test's); MAP_FIXED_NOREPLACE never clobbers whatever else is there.
         let got = unsafe {
             libc::mmap(
-                aligned as *mut _,
+                addr as *mut _,
                 size as usize,
                 prot,
-                flags | libc::MAP_FIXED,
+                flags | libc::MAP_FIXED_NOREPLACE,
                 fd,
                 offset as i64,
             )
         };
-        if got == libc::MAP_FAILED {
+        let mapped = got != libc::MAP_FAILED;
+        if !mapped {
             out::line(&format!("mapfail {name} {}", neg_errno()));
-        }
-        // SAFETY: trimming our reservation outside the mapping.
-        unsafe {
-            if aligned > base {
-                libc::munmap(base as *mut _, (aligned - base) as usize);
-            }
-            let end = aligned + size;
-            if base + span > end {
-                libc::munmap(end as *mut _, (base + span - end) as usize);
-            }
         }
         self.maps.insert(
             name.to_string(),
             Mapping {
-                addr: aligned,
+                addr,
                 size,
                 object: object.to_string(),
                 offset,
+                mapped,
             },
         );
         Ok(())
