@@ -33,32 +33,20 @@ static pfn_t mmlab_pfn_t(struct mmlab_obj *obj, unsigned long pfn)
 
 /* ---- faults ---- */
 
-/* Refuses calls whose kernel BUG_ON preconditions are met: a BUG in a fault handler
- * leaves mmap_lock held and wedges the guest. Logged for the guest runner to report. */
-static bool mmlab_would_bug(const char *what, bool cond)
-{
-	if (cond)
-		pr_warn("mmlab: unsupported: %s would BUG_ON\n", what);
-	return cond;
-}
-
 static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, unsigned long idx)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	unsigned long pfn = obj->pfns[idx];
 	struct page *page = obj->pages[idx];
 	unsigned long f = vma->vm_flags;
-	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
 	int err;
 
 	switch (obj->cfg.insert) {
 	case MMLAB_INSERT_PFN:
 	case MMLAB_INSERT_REMAP:
 	pfn_insert:
-		if (mmlab_would_bug("vmf_insert_pfn", !(f & (VM_PFNMAP | VM_MIXEDMAP)) ||
-				    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow) ||
-				    (f & VM_MIXEDMAP && pfn_valid(pfn))))
-			return VM_FAULT_SIGBUS;
+		/* Whatever BUG_ON the kernel has here fires: the guest panics (oops=panic) and
+		 * the host reports the crash, so the model's BUG conditions meet the kernel's. */
 		return vmf_insert_pfn(vma, vmf->address, pfn);
 	case MMLAB_INSERT_PMD:
 		if (!(f & VM_MIXEDMAP))
@@ -66,17 +54,11 @@ static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, 
 		fallthrough;
 	case MMLAB_INSERT_MIXED: {
 		pfn_t p = obj->cfg.ttm ? __pfn_to_pfn_t(pfn, PFN_DEV) : mmlab_pfn_t(obj, pfn);
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
-		if (mmlab_would_bug("vmf_insert_mixed",
-				    !(f & VM_MIXEDMAP) && !pfn_t_devmap(p) && !pfn_t_special(p)))
-			return VM_FAULT_SIGBUS;
-#endif
+
 		return vmf_insert_mixed(vma, vmf->address, p);
 	}
 	case MMLAB_INSERT_PAGE:
 		if (!page)
-			return VM_FAULT_SIGBUS;
-		if (mmlab_would_bug("vm_insert_page", f & VM_PFNMAP))
 			return VM_FAULT_SIGBUS;
 		err = vm_insert_page(vma, vmf->address, page);
 		if (err == -ENOMEM)
@@ -113,8 +95,6 @@ static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct mmlab_obj *obj = vma->vm_private_data;
 	unsigned long addr = vmf->address & PMD_MASK;
-	unsigned long f = vma->vm_flags;
-	bool cow = (f & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	unsigned long idx;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
@@ -129,12 +109,6 @@ static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
 	if (obj->destroyed || idx + HPAGE_PMD_NR > obj->npages || idx % HPAGE_PMD_NR)
 		goto out;
 	p = mmlab_pfn_t(obj, obj->pfns[idx]);
-	if (mmlab_would_bug("vmf_insert_pfn_pmd",
-			    (!(f & (VM_PFNMAP | VM_MIXEDMAP)) && !pfn_t_devmap(p)) ||
-			    (f & VM_PFNMAP && f & VM_MIXEDMAP) || (f & VM_PFNMAP && cow))) {
-		ret = VM_FAULT_SIGBUS;
-		goto out;
-	}
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 	ret = vmf_insert_pfn_pmd(vmf, p, write);
 #else

@@ -164,6 +164,13 @@ fn boot_until_done(
             if let Some(event) = wild_struct_page(&kernel_lines) {
                 o.events.push(event);
             }
+            o.warned_before_crash = warned_before_crash(&kernel_lines);
+            if o.warned_before_crash == Some(true) {
+                o.events.push(Event {
+                    name: "warn".into(),
+                    detail: "the crash report's taint flags include W".into(),
+                });
+            }
             o.status = Status::KernelCrash(format!(
                 "during {step}: {}",
                 crash_summary(&kernel_lines, &boot.end)
@@ -238,6 +245,21 @@ fn wild_struct_page(kernel_lines: &[String]) -> Option<Event> {
                 offset / STRUCT_PAGE_SIZE
             ),
         })
+    })
+}
+
+/// Whether a WARN fired before the crash, from the taint flags the oops report prints
+/// (`Tainted: G        W  O ...`): the warning itself goes to the log below the console's
+/// level, and the guest reads the log only after a test ends. A boot ends after any test
+/// that warned, so a W here is this test's. None when no report line carries the flags.
+pub(crate) fn warned_before_crash(kernel_lines: &[String]) -> Option<bool> {
+    kernel_lines.iter().find_map(|l| {
+        let flags = l.split("Tainted: ").nth(1)?;
+        let letters: Vec<&str> = flags
+            .split_whitespace()
+            .take_while(|w| w.len() == 1 && w.chars().all(|c| c.is_ascii_uppercase()))
+            .collect();
+        (!letters.is_empty()).then(|| letters.contains(&"W"))
     })
 }
 

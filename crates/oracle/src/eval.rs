@@ -169,6 +169,10 @@ pub fn event_happened(name: &str, o: &GuestOutcome) -> Option<bool> {
         return None;
     }
     let crashed = matches!(o.status, Status::KernelCrash(_));
+    if crashed && name == "warn" {
+        // The guest reads warnings from the log after a test; a crash ends the test first.
+        return o.warned_before_crash;
+    }
     Some(
         o.has_event(name)
             || (name == "bug" && crashed)
@@ -285,6 +289,29 @@ mod tests {
         o.values.insert("a0".into(), BTreeMap::new());
         o.values.insert("f0".into(), BTreeMap::new());
         assert_eq!(values(src, &o), [None, Some(true)]);
+    }
+
+    /// A crash ends the test before the guest reads the log, so a WARN is known only from
+    /// the oops report's taint flags.
+    #[test]
+    fn a_warning_before_a_crash_is_known_only_from_the_taint_flags() {
+        let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 rw\n}\n\
+                   P0 {\n  r0 = get_user_pages_fast m0 pages=1 longterm\n}\n\
+                   exists warn\nexists bug\n";
+        let mut o = GuestOutcome::new(0, "t");
+        o.status = Status::KernelCrash("kernel BUG".into());
+        assert_eq!(values(src, &o), [None, Some(true)]);
+        o.warned_before_crash = Some(false);
+        assert_eq!(values(src, &o), [Some(false), Some(true)]);
+        o.warned_before_crash = Some(true);
+        assert_eq!(values(src, &o), [Some(true), Some(true)]);
+        let lines = |l: &str| vec!["RIP: 0010:x".to_string(), l.to_string()];
+        use crate::batch::warned_before_crash as warned;
+        let with_w = "CPU: 0 PID: 9 Comm: init Tainted: G        W  O       6.1.0-56-amd64 #1";
+        let without = "CPU: 0 PID: 9 Comm: init Tainted: G           O       6.1.0-56-amd64 #1";
+        assert_eq!(warned(&lines(with_w)), Some(true));
+        assert_eq!(warned(&lines(without)), Some(false));
+        assert_eq!(warned(&lines("Kernel panic - not syncing")), None);
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub struct GuestOutcome {
     pub notes: Vec<String>,
     /// The step (operation index) the test was at when it ended.
     pub last_step: String,
+    /// After a kernel crash: whether a WARN had fired in the test, read from the oops
+    /// report's taint flags (None: no report line carried them, or no crash).
+    pub warned_before_crash: Option<bool>,
     pub elapsed_us: u64,
 }
 
@@ -88,6 +91,7 @@ impl GuestOutcome {
             pages: Vec::new(),
             notes: Vec::new(),
             last_step: "-".into(),
+            warned_before_crash: None,
             elapsed_us: 0,
         }
     }
