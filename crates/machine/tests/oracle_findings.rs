@@ -254,3 +254,17 @@ fn a_fatal_signal_in_setup_ends_the_test() {
     let writable = src.replace("shared r\n", "shared rw\n");
     assert_eq!(verdicts(&writable, "6.1"), [N]);
 }
+
+/// gup-fast on a huge PMD of device memory without a memmap takes pmd_page(), a struct page
+/// that does not exist: the real kernels oops in that task ("BUG: unable to handle page
+/// fault" in the vmemmap). The model reports `bad_page` and the thread dies (SIGSEGV);
+/// the same test on system memory pins all 512 pages.
+#[test]
+fn a_wild_struct_page_oopses_the_task() {
+    let src = "mm-litmus t\nsetup {\n  ttm bo size=2M place=vram huge=pmd\n  mmap m0 bo shared rw\n}\n\
+               P0 {\n  touch m0\n  r0 = get_user_pages_fast m0 pages=512\n  r1 = get_user_pages_fast m0 pages=1\n}\n\
+               forall bad_page\nforall P0:r0 == SIGSEGV && P0:r1 == 0\n";
+    assert_eq!(verdicts(src, "5.11"), [O, O]);
+    let system = src.replace("place=vram", "place=system");
+    assert_eq!(verdicts(&system, "5.11"), [N, N]);
+}

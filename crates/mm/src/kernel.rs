@@ -190,6 +190,16 @@ impl<D: Devices> Kernel<D> {
         self.oopsed = true;
     }
 
+    /// The kernel took a struct page for a pfn that has none (pfn_to_page on device memory
+    /// without a memmap) and touched it. The pointer lands in the unpopulated part of the
+    /// vmemmap, so the access faults and the kernel oopses in this task, as the real kernels
+    /// under the oracle do ("BUG: unable to handle page fault"); no BUG_ON fired, so the
+    /// event is `bad_page`, not `bug`. The caller returns without using the page.
+    pub fn wild_struct_page(&mut self, what: impl FnOnce() -> String) {
+        self.raise(Event::BadPage, what);
+        self.oopsed = true;
+    }
+
     /// Whether the last operation oopsed (and forgets it).
     pub fn take_oops(&mut self) -> bool {
         std::mem::take(&mut self.oopsed)

@@ -2,7 +2,6 @@
 //! splitting huge entries of file vmas.
 
 use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags as F, PAGE_SIZE};
-use crate::events::Event;
 use crate::include::errno::Errno;
 use crate::include::linux::mm_types::{is_cow_mapping, FaultInfo, VmFault, VmFlags, Vma};
 use crate::include::pfn_t::PfnT;
@@ -137,9 +136,7 @@ impl<D: Devices> Kernel<D> {
     fn put_huge_mapping(&mut self, entry: Entry) {
         let pfn = entry.pfn();
         if !PhysMem::pfn_valid(pfn) {
-            self.raise(Event::BadPage, || {
-                format!("pmd_page() on pfn {pfn}, which has no struct page")
-            });
+            self.wild_struct_page(|| format!("pmd_page() on pfn {pfn}, which has no struct page"));
             return;
         }
         let head = self.compound_head(pfn);
@@ -234,7 +231,7 @@ impl<D: Devices> Kernel<D> {
             }
             let pfn = entry.pfn().offset((addr & !level.mask()) / PAGE_SIZE);
             if !PhysMem::pfn_valid(entry.pfn()) {
-                k.raise(Event::BadPage, || {
+                k.wild_struct_page(|| {
                     format!("pmd_page() of pfn {} which has no struct page", entry.pfn())
                 });
                 return Followed::Err(Errno::EFAULT);

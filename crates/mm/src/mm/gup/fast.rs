@@ -312,9 +312,7 @@ impl<D: Devices> Kernel<D> {
         }
         let pfn = pte.pfn();
         if !PhysMem::pfn_valid(pfn) {
-            self.raise(Event::BadPage, || {
-                format!("pte_page() of pfn {pfn} with no memmap")
-            });
+            self.wild_struct_page(|| format!("pte_page() of pfn {pfn} with no memmap"));
             return false;
         }
         true
@@ -402,7 +400,7 @@ impl<D: Devices> Kernel<D> {
             format!("{entry}: neither special nor devmap: {refs} references on pmd_page()")
         });
         if !PhysMem::pfn_valid(entry.pfn()) {
-            self.raise(Event::BadPage, || {
+            self.wild_struct_page(|| {
                 format!("pmd_page() of pfn {} which has no struct page", entry.pfn())
             });
             return false;
