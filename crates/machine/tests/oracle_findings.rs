@@ -14,11 +14,14 @@ use mmlab_mm::KernelConfig;
 const O: Verdict = Verdict::Ok;
 const N: Verdict = Verdict::No;
 
-fn verdicts(source: &str, kernel: &str) -> Vec<Verdict> {
+fn machine(source: &str, kernel: &str) -> Machine {
     let test = mmlab_litmus::parse(source).expect("parses");
     let cfg = KernelConfig::parse(kernel).expect("kernel");
-    let machine = Machine::new(&test, cfg).expect("builds");
-    check(&machine, &Config::default())
+    Machine::new(&test, cfg).expect("builds")
+}
+
+fn verdicts(source: &str, kernel: &str) -> Vec<Verdict> {
+    check(&machine(source, kernel), &Config::default())
         .expect("explores")
         .verdicts()
 }
@@ -85,9 +88,8 @@ fn a_destroyed_object_is_not_moved() {
 /// Where page 0 of `d0` is after running `ops` in turn: RAM, device memory, ...
 fn region_after(object: &str, ops: &str) -> Option<Region> {
     let src = format!("mm-litmus t\nsetup {{\n  {object}\n  mmap m0 d0 shared rw\n}}\nP0 {{\n{ops}}}\nforbid bug\n");
-    let test = mmlab_litmus::parse(&src).expect("parses");
-    let m = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
-    let steps = vec![0; test.threads[0].ops.len()];
+    let m = machine(&src, "6.1");
+    let steps = vec![0; m.threads[0].len()];
     let (_, end) = replay(&m, &steps);
     end.kernel
         .object_pfn(m.objects["d0"], 0)
@@ -200,19 +202,15 @@ fn a_bug_in_setup_ends_the_test() {
                P0 {\n  read m0 -> r0\n}\n\
                forall bug\nexists P0:r0 == 0\nexists P0:r0 == SIGSEGV\n";
     for kernel in ["5.11", "6.1", "6.12"] {
-        let test = mmlab_litmus::parse(src).expect("parses");
-        let machine =
-            Machine::new(&test, KernelConfig::parse(kernel).expect("kernel")).expect("builds");
-        let stop = machine.setup_stop.as_ref().expect("setup oopsed");
+        let m = machine(src, kernel);
+        let stop = m.setup_stop.as_ref().expect("setup oopsed");
         assert_eq!(stop.statement, "mmap m0 d0 shared rw");
         assert!(stop.reason.contains("BUG"), "{}", stop.reason);
         // Unset registers read 0: the thread never ran, so it was not killed either.
         assert_eq!(verdicts(src, kernel), [O, O, N], "{kernel}");
     }
     let plain = src.replace(" vm=pfnmap", "");
-    let test = mmlab_litmus::parse(&plain).expect("parses");
-    let machine = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
-    assert!(machine.setup_stop.is_none());
+    assert!(machine(&plain, "6.1").setup_stop.is_none());
     assert_eq!(verdicts(&plain, "6.1"), [N, O, N]);
 }
 
@@ -244,12 +242,11 @@ fn a_fatal_signal_in_setup_ends_the_test() {
     let src = "mm-litmus t\nsetup {\n  memfd f0 size=4K\n  mmap m0 f0 shared r\n  write m0 6\n  mmap m1 f0 shared rw\n}\n\
                P0 {\n  write m1 2\n}\n\
                forall f0[0] == 0\n";
-    let test = mmlab_litmus::parse(src).expect("parses");
-    let machine = Machine::new(&test, KernelConfig::parse("6.1").expect("kernel")).expect("builds");
-    let stop = machine.setup_stop.as_ref().expect("setup ended");
+    let m = machine(src, "6.1");
+    let stop = m.setup_stop.as_ref().expect("setup ended");
     assert_eq!(stop.statement, "write m0 6");
     assert!(stop.reason.contains("SIGSEGV"), "{}", stop.reason);
-    assert!(!machine.mappings.contains_key("m1"));
+    assert!(!m.mappings.contains_key("m1"));
     assert_eq!(verdicts(src, "6.1"), [O]);
     let writable = src.replace("shared r\n", "shared rw\n");
     assert_eq!(verdicts(&writable, "6.1"), [N]);

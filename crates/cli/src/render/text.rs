@@ -140,19 +140,19 @@ fn table(out: &mut String, report: &FileReport) {
         return;
     };
     // Runs and setup failures, by release.
-    let mut rows: Vec<(
-        mmlab_mm::Release,
-        Option<&Run>,
-        Option<&super::SetupFailure>,
-    )> = report
+    enum Row<'a> {
+        Ran(&'a Run),
+        SetupFailed(&'a super::SetupFailure),
+    }
+    let mut rows: Vec<(mmlab_mm::Release, Row)> = report
         .runs
         .iter()
-        .map(|r| (r.machine.cfg.release, Some(r), None))
+        .map(|r| (r.machine.cfg.release, Row::Ran(r)))
         .chain(
             report
                 .setup_failures
                 .iter()
-                .map(|f| (f.cfg.release, None, Some(f))),
+                .map(|f| (f.cfg.release, Row::SetupFailed(f))),
         )
         .collect();
     rows.sort_by_key(|row| row.0);
@@ -170,10 +170,10 @@ fn table(out: &mut String, report: &FileReport) {
     }
     let _ = writeln!(out, "{header} states  changes");
     let mut previous: Option<Vec<Verdict>> = None;
-    for row in rows {
+    for (_, row) in rows {
         let r = match row {
-            (_, Some(r), _) => r,
-            (_, None, Some(failure)) => {
+            Row::Ran(r) => r,
+            Row::SetupFailed(failure) => {
                 let _ = writeln!(
                     out,
                     "  {:<8} setup fails: {}  {}",
@@ -184,7 +184,6 @@ fn table(out: &mut String, report: &FileReport) {
                 previous = None;
                 continue;
             }
-            (_, None, None) => continue,
         };
         let verdicts = r.result.verdicts();
         let mut line = format!("  {:<8}", r.machine.cfg.to_string());
