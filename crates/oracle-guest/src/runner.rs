@@ -96,9 +96,7 @@ fn zero_pages_clean() -> bool {
 
 fn report_kernel_line(msg: &str) {
     let short: String = msg.chars().take(200).collect();
-    if msg.contains("mmlab: unsupported:") {
-        out::line(&format!("unsupported kernel: {short}"));
-    } else if msg.contains("WARNING:") {
+    if msg.contains("WARNING:") {
         TAINTED.store(true, Ordering::SeqCst);
         out::line(&format!("event warn {short}"));
     } else if [
