@@ -11,6 +11,14 @@ use crate::script::Test;
 pub const THP: &str = "/sys/kernel/mm/transparent_hugepage/enabled";
 /// How long a killed child gets to exit before it is declared wedged.
 const REAP_GRACE: Duration = Duration::from_secs(3);
+/// How often the runner wakes to charge the watchdog while an operation runs.
+const WATCHDOG_TICK: Duration = Duration::from_millis(20);
+/// The most one wakeup may charge. Under TCG the guest's clock follows the host's, so a qemu
+/// descheduled on a loaded host sees its clock jump: CI once saw a 400 ms watchdog fire
+/// during a one-page gup-fast that crashes the kernel a moment later, and report `hang`.
+/// A jump charges only this much; a call that really hangs still lets the runner wake every
+/// tick, so it is caught after the configured time.
+const WATCHDOG_MAX_CHARGE: Duration = Duration::from_millis(60);
 
 /// Set when a test may have left the kernel damaged (refcount errors, kernel BUG/WARN, a
 /// crashed or wedged child, a device write through pages that may be free): later tests then
@@ -139,29 +147,27 @@ fn fork_and_watch(test: &Test) -> (String, String) {
     }
     // SAFETY: parent closes its copy of the write end.
     unsafe { libc::close(fds[1]) };
-    // The watchdog is per operation: every step line from the child moves the deadline.
-    let budget = Duration::from_millis(test.timeout_ms);
-    let mut deadline = Instant::now() + budget;
+    // The watchdog is per operation: every step line from the child restarts it.
+    let mut watchdog = Watchdog::new(Duration::from_millis(test.timeout_ms));
     let mut buf = Vec::new();
     let mut last_step = String::from("-");
     let mut hang = false;
     let mut killed_at: Option<Instant> = None;
     loop {
         let now = Instant::now();
-        if !hang && now >= deadline {
+        watchdog.tick(now);
+        if !hang && watchdog.expired() {
             hang = true;
             // SAFETY: killing our own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
             killed_at = Some(now);
         }
-        let limit = match killed_at {
-            Some(t) => t + REAP_GRACE,
-            None => deadline,
+        let wait = match killed_at {
+            Some(t) if now >= t + REAP_GRACE => break,
+            Some(t) => t + REAP_GRACE - now,
+            None => watchdog.left().min(WATCHDOG_TICK),
         };
-        if killed_at.is_some() && now >= limit {
-            break;
-        }
-        let wait_ms = limit.saturating_duration_since(now).as_millis().max(1) as i32;
+        let wait_ms = wait.as_millis().max(1) as i32;
         let mut pfd = libc::pollfd {
             fd: fds[0],
             events: libc::POLLIN,
@@ -182,7 +188,7 @@ fn fork_and_watch(test: &Test) -> (String, String) {
         let before = last_step.clone();
         forward_complete_lines(&mut buf, &mut last_step);
         if last_step != before && !hang {
-            deadline = Instant::now() + budget;
+            watchdog.restart(Instant::now());
         }
     }
     // SAFETY: closing our read end.
@@ -242,5 +248,72 @@ fn forward_complete_lines(buf: &mut Vec<u8>, last_step: &mut String) {
             out::raw(line.as_bytes());
             out::raw(b"\n");
         }
+    }
+}
+
+/// Time charged to the running operation, counted in wakeups of at most
+/// `WATCHDOG_MAX_CHARGE` each so that a stall of the whole guest is not blamed on the call.
+struct Watchdog {
+    budget: Duration,
+    spent: Duration,
+    last: Instant,
+}
+
+impl Watchdog {
+    fn new(budget: Duration) -> Self {
+        Watchdog {
+            budget,
+            spent: Duration::ZERO,
+            last: Instant::now(),
+        }
+    }
+
+    fn tick(&mut self, now: Instant) {
+        let since = now.saturating_duration_since(self.last);
+        self.spent += since.min(WATCHDOG_MAX_CHARGE);
+        self.last = now;
+    }
+
+    fn restart(&mut self, now: Instant) {
+        self.spent = Duration::ZERO;
+        self.last = now;
+    }
+
+    fn expired(&self) -> bool {
+        self.spent >= self.budget
+    }
+
+    fn left(&self) -> Duration {
+        self.budget.saturating_sub(self.spent)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stall_of_the_guest_charges_little() {
+        let start = Instant::now();
+        let mut w = Watchdog::new(Duration::from_millis(400));
+        w.restart(start);
+        w.tick(start + Duration::from_millis(900));
+        assert!(!w.expired(), "one late wakeup is a stall, not a hang");
+        assert_eq!(w.left(), Duration::from_millis(340));
+    }
+
+    #[test]
+    fn regular_wakeups_expire_after_the_budget() {
+        let start = Instant::now();
+        let mut w = Watchdog::new(Duration::from_millis(400));
+        w.restart(start);
+        for i in 1..=19 {
+            w.tick(start + WATCHDOG_TICK * i);
+        }
+        assert!(!w.expired());
+        w.tick(start + WATCHDOG_TICK * 20);
+        assert!(w.expired());
+        w.restart(start + WATCHDOG_TICK * 21);
+        assert!(!w.expired(), "a new step restarts the watchdog");
     }
 }
