@@ -295,3 +295,44 @@ fn a_setup_refused_at_some_releases_is_a_row_of_the_table() {
     assert!(err.contains("mmap m0 failed with -EINVAL"), "{err}");
     let _ = std::fs::remove_file(&file);
 }
+
+/// A 2M anonymous pin: the report says that Linux would use a transparent huge page there,
+/// which the model does not model, and the slow path's 512 page-by-page passes read as one
+/// pass, a count and the last one (`mmlab explain`'s JSON keeps every line).
+#[test]
+fn a_2m_anonymous_pin_says_thp_is_not_modelled_and_folds_its_trace() {
+    let file = std::env::temp_dir().join(format!("mmlab-anon-2m-{}.litmus", std::process::id()));
+    let test = |thp: &str| {
+        format!(
+            "mm-litmus anon-2m\nsetup {{\n  anon a0 size=2M\n  mmap m0 a0\n  thp {thp}\n}}\n\
+             P0 {{\n  r0 = pin_user_pages m0 pages=512 write\n}}\nexists P0:r0 == 512\n"
+        )
+    };
+    std::fs::write(&file, test("always")).expect("temp file");
+    let path = file.to_str().expect("utf-8 path");
+    let (code, out, err) = mmlab(&["run", path, "--kernel", "6.1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Not modelled: m0: anonymous memory with an aligned 2M range"),
+        "{out}"
+    );
+    assert!(
+        out.contains("… 509 more times the 14 lines above, at other addresses …"),
+        "{out}"
+    );
+    assert!(out.lines().count() < 100, "{out}");
+    assert!(
+        out.contains("pfn 0x11ff") && !out.contains("pfn 0x1100"),
+        "{out}"
+    );
+    let (_, json, _) = mmlab(&["run", path, "--kernel", "6.1", "--format", "json"]);
+    assert!(json.contains("\"not_modelled\":[\"m0: anonymous"), "{json}");
+    let (_, explained, _) = mmlab(&["explain", path, "--kernel", "6.1", "--format", "json"]);
+    assert!(explained.contains("pfn 0x1100"), "the JSON trace is whole");
+
+    std::fs::write(&file, test("never")).expect("temp file");
+    let (code, out, err) = mmlab(&["run", path, "--kernel", "6.1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("Not modelled"), "{out}");
+    let _ = std::fs::remove_file(&file);
+}

@@ -2,6 +2,7 @@
 //! release, resolve names to objects and addresses, compile the threads' operations.
 
 use crate::exec::{compile_op, run_op, Op};
+use crate::not_modelled::AnonThp;
 use crate::state::{State, ThreadState};
 use mmlab_drivers::drivers::dma_buf::dma_buf::DmaBuf;
 use mmlab_drivers::drivers::generic::{GenericDevice, Insert, Memory};
@@ -64,6 +65,8 @@ pub struct Machine {
     /// The setup statement that killed the setup's task: no thread runs (see
     /// [`Machine::new`]).
     pub setup_stop: Option<SetupStop>,
+    /// What the test asks of Linux that the model does not model ([`crate::not_modelled`]).
+    pub not_modelled: Vec<String>,
 }
 
 /// The setup statement that ended the test before any thread ran: why, and its trace.
@@ -91,6 +94,7 @@ impl Machine {
         // the mmap lock held, or a fatal signal) ends the test there: the final state has
         // setup's events, and no thread runs.
         let mut setup_stop = None;
+        let mut anon_thp = AnonThp::default();
         kernel.trace.enable();
         for stmt in &test.setup {
             kernel.trace.take();
@@ -103,7 +107,11 @@ impl Machine {
                         .object(&m.object.node)
                         .is_some_and(|o| matches!(o.kind, ast::ObjectKind::Anon { .. }));
                     mmap(&mut kernel, m, &objects, anon).map(|(addr, pages)| {
-                        mappings.insert(m.name.node.clone(), Mapping { addr, pages });
+                        let mapping = Mapping { addr, pages };
+                        if anon {
+                            anon_thp.mapped(&m.name.node, mapping);
+                        }
+                        mappings.insert(m.name.node.clone(), mapping);
                     })
                 }
                 ast::SetupKind::Thp(mode) => {
@@ -119,6 +127,7 @@ impl Machine {
                     // test's threads, so what they hold never collides with a thread's.
                     let holder_thread = test.threads.len() as u8;
                     run_op(&mut kernel, &mut setup_thread, holder_thread, &op);
+                    anon_thp.operation_ran(kernel.thp);
                 }),
             };
             let oopsed = kernel.take_oops();
@@ -154,6 +163,7 @@ impl Machine {
             threads.push(ops);
             op_texts.push(texts);
         }
+        let not_modelled = anon_thp.notes(kernel.thp);
         let init = State {
             kernel,
             threads: vec![ThreadState::default(); test.threads.len()],
@@ -168,6 +178,7 @@ impl Machine {
             init,
             fine: false,
             setup_stop,
+            not_modelled,
         })
     }
 }

@@ -10,6 +10,7 @@ mod exec;
 pub mod family;
 pub mod fine;
 mod modular;
+mod not_modelled;
 mod replay;
 mod state;
 

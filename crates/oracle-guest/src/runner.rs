@@ -54,11 +54,12 @@ pub fn run_test(test: &Test, kmsg: &mut Kmsg) -> bool {
     kmsg.drain(|_| {});
     let (status, last_step) = fork_and_watch(test);
     kmsg.drain(report_kernel_line);
+    // THP back to `always` first: the zero-page check reads the huge zero page only then.
+    let _ = std::fs::write(THP, "always");
     if !zero_pages_clean() {
         TAINTED.store(true, Ordering::SeqCst);
         out::line("event zero_page_written a device wrote into the shared zero page");
     }
-    let _ = std::fs::write(THP, "always");
     out::line(&format!(
         "end {} {status} {} step={last_step}",
         test.index,

@@ -23,6 +23,7 @@ pub fn report(reports: &[FileReport]) -> Value {
                         "test": run.machine.test.name.node,
                         "kernel": run.machine.cfg.to_string(),
                         "result": run.result,
+                        "not_modelled": run.machine.not_modelled,
                     });
                     if let Some(stop) = &run.machine.setup_stop {
                         value["setup_stop"] = json!({

@@ -1,6 +1,7 @@
 //! Output formats, kept apart from the model and the explorer: text like herd7's, and a
 //! versioned JSON document.
 
+mod fold;
 pub mod json;
 pub mod text;
 

@@ -1,6 +1,7 @@
 //! Text output, shaped like herd7's: final states with counts, a verdict per condition, and
 //! the minimal witness or counterexample as numbered steps with their kernel call paths.
 
+use super::fold::fold_repeats;
 use super::{FileReport, Run};
 use mmlab_machine::{replay, Machine, ReplayStep, State, Verdict};
 use mmlab_mm::trace::TraceLine;
@@ -15,7 +16,8 @@ fn verdict(v: Verdict) -> &'static str {
 }
 
 /// The trace of one step, one line per function entered, decision or event; repeated
-/// identical lines are folded into one with a count.
+/// identical lines are folded into one with a count, and repeated blocks ([`fold_repeats`])
+/// into their first and last.
 pub fn trace_lines(trace: &[TraceLine], indent: &str) -> String {
     let mut lines: Vec<(String, usize)> = Vec::new();
     for t in trace {
@@ -39,13 +41,19 @@ pub fn trace_lines(trace: &[TraceLine], indent: &str) -> String {
             _ => lines.push((line, 1)),
         }
     }
+    let counted = lines
+        .into_iter()
+        .map(|(line, n)| {
+            if n > 1 {
+                format!("{line}  (x{n})")
+            } else {
+                line
+            }
+        })
+        .collect();
     let mut out = String::new();
-    for (line, n) in lines {
-        if n > 1 {
-            let _ = writeln!(out, "{line}  (x{n})");
-        } else {
-            let _ = writeln!(out, "{line}");
-        }
+    for line in fold_repeats(counted) {
+        let _ = writeln!(out, "{line}");
     }
     out
 }
@@ -71,6 +79,9 @@ fn run(out: &mut String, path: &str, r: &Run) {
         "Test {} ({path}) at kernel {}",
         m.test.name.node, m.cfg
     );
+    for note in &m.not_modelled {
+        let _ = writeln!(out, "Not modelled: {note}");
+    }
     if let Some(stop) = &m.setup_stop {
         let _ = writeln!(
             out,

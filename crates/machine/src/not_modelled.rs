@@ -1,0 +1,95 @@
+//! What a test asks of Linux that the model does not model, said next to its results rather
+//! than only in docs/model.md, so that a reader does not take the model's answer for the
+//! kernel's there.
+
+use crate::build::Mapping;
+use mmlab_mm::ThpMode;
+
+const HUGE_PMD: u64 = 2 << 20;
+const PAGE: u64 = 4096;
+
+/// The anonymous mappings of a setup, watched for transparent huge pages.
+#[derive(Default)]
+pub(crate) struct AnonThp {
+    /// Each anonymous mapping with a 2M-aligned range, and whether a setup operation ran
+    /// while THP was `always` after it was made (and may have faulted it in huge).
+    watched: Vec<(String, bool)>,
+}
+
+impl AnonThp {
+    /// Notes an anonymous mapping made by setup.
+    pub fn mapped(&mut self, name: &str, m: Mapping) {
+        let aligned = m.addr.div_ceil(HUGE_PMD).saturating_mul(HUGE_PMD);
+        let end = m.addr.saturating_add(m.pages.saturating_mul(PAGE));
+        if aligned.saturating_add(HUGE_PMD) <= end {
+            self.watched.push((name.to_string(), false));
+        }
+    }
+
+    /// Called after a setup operation ran under THP setting `thp`.
+    pub fn operation_ran(&mut self, thp: ThpMode) {
+        if thp == ThpMode::Always {
+            for (_, seen) in &mut self.watched {
+                *seen = true;
+            }
+        }
+    }
+
+    /// One note per mapping Linux would fault in with transparent huge pages: with THP
+    /// `always`, do_anonymous_page's caller takes do_huge_pmd_anonymous_page for an aligned
+    /// 2M range inside an anonymous vma. (`madvise` would need MADV_HUGEPAGE, which a test
+    /// cannot ask for on anonymous memory.)
+    /// `thp` is the setting setup left, which the threads run under (they cannot change it).
+    pub fn notes(&self, thp: ThpMode) -> Vec<String> {
+        self.watched
+            .iter()
+            .filter(|(_, seen)| *seen || thp == ThpMode::Always)
+            .map(|(name, _)| {
+                format!(
+                    "{name}: anonymous memory with an aligned 2M range while THP is `always`: Linux \
+                     faults it in as a transparent huge page (a read: the huge zero page); the \
+                     model maps 4K pages (anonymous THP is not modelled, docs/model.md)"
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Notes for a mapping, setup operations run under `ops`, and the final setting.
+    fn notes(addr: u64, pages: u64, ops: &[ThpMode], last: ThpMode) -> usize {
+        let mut a = AnonThp::default();
+        a.mapped("m0", Mapping { addr, pages });
+        for &m in ops {
+            a.operation_ran(m);
+        }
+        a.notes(last).len()
+    }
+
+    #[test]
+    fn an_aligned_2m_range_under_thp_always_is_noted() {
+        assert_eq!(notes(0x7f00_0000_0000, 512, &[], ThpMode::Always), 1);
+        assert_eq!(notes(0x7f00_0000_1000, 1024, &[], ThpMode::Always), 1);
+    }
+
+    #[test]
+    fn no_aligned_range_or_no_thp_is_not() {
+        assert_eq!(notes(0x7f00_0000_1000, 512, &[], ThpMode::Always), 0);
+        assert_eq!(notes(0x7f00_0000_0000, 511, &[], ThpMode::Always), 0);
+        assert_eq!(notes(0x7f00_0000_0000, 512, &[], ThpMode::Never), 0);
+        assert_eq!(notes(0x7f00_0000_0000, 512, &[], ThpMode::Madvise), 0);
+    }
+
+    #[test]
+    fn a_setup_operation_under_thp_always_is_noted_whatever_follows() {
+        let ops = [ThpMode::Always];
+        assert_eq!(notes(0x7f00_0000_0000, 512, &ops, ThpMode::Never), 1);
+        assert_eq!(
+            notes(0x7f00_0000_0000, 512, &[ThpMode::Never], ThpMode::Never),
+            0
+        );
+    }
+}
