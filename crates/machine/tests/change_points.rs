@@ -214,14 +214,47 @@ fn unified_vm_normal_page() {
     assert_eq!(verdicts(&evict, &a), [OK]);
 }
 
+/// A conformance file of tests/oracle, which CI also runs on the real kernels.
+fn oracle_file(name: &str) -> String {
+    let path = format!(
+        "{}/../../tests/oracle/{name}.litmus",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).expect("conformance file")
+}
+
+#[test]
+fn anon_exclusive() {
+    let src = oracle_file("force-pin-twice");
+    both_sides(ChangePoint::AnonExclusive, &src, &[NO], &[OK]);
+    let (b, a) = sides(ChangePoint::AnonExclusive);
+    assert!(trace_text(&src, &b).contains("page_count 1025: copy"));
+    assert!(trace_text(&src, &a).contains("PageAnonExclusive: reuse"));
+}
+
+#[test]
+fn mprotect_try_writable() {
+    let src = oracle_file("mprotect-anon-writable");
+    both_sides(ChangePoint::MprotectTryWritable, &src, &[NO], &[OK]);
+}
+
+#[test]
+fn mprotect_clean_anon_writable() {
+    let src = oracle_file("mprotect-clean-anon");
+    both_sides(ChangePoint::MprotectCleanAnonWritable, &src, &[NO], &[OK]);
+}
+
 #[test]
 fn every_change_point_has_a_test() {
     let tested = [
         ChangePoint::TtmNukeMixedmap,
         ChangePoint::TtmRemoveHuge,
         ChangePoint::GupEexistCleanup,
+        ChangePoint::AnonExclusive,
         ChangePoint::HugepageVmaCheck,
+        ChangePoint::MprotectTryWritable,
         ChangePoint::RemoveFollCow,
+        ChangePoint::MprotectCleanAnonWritable,
         ChangePoint::RemoveInsertProt,
         ChangePoint::GupArgsChecked,
         ChangePoint::DontPinZeroPage,

@@ -265,3 +265,71 @@ fn a_wild_struct_page_oopses_the_task() {
     let system = src.replace("place=vram", "place=system");
     assert_eq!(verdicts(&system, "5.11"), [N, N]);
 }
+
+/// The verdicts of a conformance file of tests/oracle (which CI also runs on the real
+/// kernels) at `kernel`.
+fn oracle_file_verdicts(name: &str, kernel: &str) -> Vec<Verdict> {
+    let path = format!(
+        "{}/../../tests/oracle/{name}.litmus",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let source = std::fs::read_to_string(&path).expect("conformance file");
+    verdicts(&source, kernel)
+}
+
+/// Seen in a random test: `mprotect m0 rw` on a private mapping that already was rw made
+/// its COW-broken pages read-only, so gup-fast-only refused to write-pin them (model 0,
+/// kernel 1 on 5.10 and 6.1). mprotect_fixup returns early when the flags do not change.
+#[test]
+fn mprotect_to_the_same_protection_changes_nothing() {
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(
+            oracle_file_verdicts("mprotect-same-flags", kernel),
+            [O],
+            "{kernel}"
+        );
+    }
+}
+
+#[test]
+fn mprotect_maps_dirty_exclusive_anonymous_pages_writable_from_6_0() {
+    for (kernel, v) in [
+        ("5.11", N),
+        ("5.19", N),
+        ("6.0", O),
+        ("6.1", O),
+        ("6.12", O),
+    ] {
+        assert_eq!(
+            oracle_file_verdicts("mprotect-anon-writable", kernel),
+            [v],
+            "{kernel}"
+        );
+    }
+}
+
+/// The FOLL_FORCE write fault leaves a clean PTE from 6.1 (no more FOLL_COW round through
+/// do_wp_page, which dirtied it); 6.1's mprotect wants a dirty one, 6.2's does not.
+#[test]
+fn clean_exclusive_anonymous_pages_become_writable_from_6_2() {
+    for (kernel, v) in [("5.11", N), ("6.0", O), ("6.1", N), ("6.2", O), ("6.12", O)] {
+        assert_eq!(
+            oracle_file_verdicts("mprotect-clean-anon", kernel),
+            [v],
+            "{kernel}"
+        );
+    }
+}
+
+/// Before PG_anon_exclusive a write fault on a pinned anonymous page copied it (page_count
+/// above 1), so a second FOLL_FORCE pin held another page than the first.
+#[test]
+fn a_write_fault_reuses_a_pinned_exclusive_anonymous_page_from_5_19() {
+    for (kernel, v) in [("5.11", N), ("5.18", N), ("5.19", O), ("6.12", O)] {
+        assert_eq!(
+            oracle_file_verdicts("force-pin-twice", kernel),
+            [v],
+            "{kernel}"
+        );
+    }
+}

@@ -87,12 +87,25 @@ change_points! {
     /// follow_pfn_pte returns -EEXIST for every caller; __get_user_pages stops on -EEXIST when
     /// the caller wants pages instead of counting a page it did not return.
     GupEexistCleanup = (5, 18, Inferred, "", "mm/gup: follow_pfn_pte(): -EEXIST cleanup; mm: fix invalid page pointer returned with FOLL_PIN gups");
+    /// PG_anon_exclusive: a write fault reuses an exclusive anonymous page whatever its
+    /// refcount (before, only a page_count of 1 was reused, so a write fault copied a pinned
+    /// page away from its mapping). Without fork, KSM or swap every anonymous page the model
+    /// maps is exclusive.
+    AnonExclusive = (5, 19, Inferred, "6c287605fd56", "mm: remember exclusively mapped anonymous pages with PG_anon_exclusive");
+    /// mprotect (MM_CP_TRY_CHANGE_WRITABLE) maps the dirty exclusive anonymous pages of a
+    /// private writable vma writable at once instead of leaving them to a write fault. In
+    /// Debian 6.1's source.
+    MprotectTryWritable = (6, 0, Inferred, "64fe24a3e05e", "mm/mprotect: try avoiding write faults for exclusive anonymous pages when changing protection");
     /// The fault path's THP gate becomes hugepage_vma_check: no ->huge_fault for special
     /// (VM_NO_KHUGEPAGED) vmas, nor for non-DAX file vmas without file THP.
     HugepageVmaCheck = (6, 0, Inferred, "", "mm: thp: kill __transhuge_page_enabled() (subject recalled, not verified)");
     /// FOLL_COW is gone; FOLL_FORCE writes need an exclusive anon page (can_follow_write_pte),
     /// and GUP can ask for an unshare fault (-EMLINK).
     RemoveFollCow = (6, 1, Inferred, "5535be309971", "mm/gup: fix FOLL_FORCE COW security issue and remove FOLL_COW (subject recalled, not verified)");
+    /// mprotect also maps clean exclusive anonymous pages writable: can_change_pte_writable
+    /// checks the dirty bit only for shared vmas. Absent from 6.1's source, present in
+    /// 6.12's; in the mm tree of November 2022.
+    MprotectCleanAnonWritable = (6, 2, Inferred, "", "mm/mprotect: allow clean exclusive anon pages to be writable (subject recalled, not verified)");
     /// vmf_insert_mixed_prot and vmf_insert_pfn_{pmd,pud}_prot are removed; the huge inserts
     /// take a write flag and use the vma's page protection.
     RemoveInsertProt = (6, 3, Inferred, "7b806d229ef1", "mm: remove vmf_insert_pfn_xxx_prot() for huge page-table entries");

@@ -648,7 +648,8 @@ impl<D: Devices> Kernel<D> {
     }
 
     /// can_follow_write_pte: a FOLL_FORCE write through a read-only PTE (5.11: after a COW
-    /// break, FOLL_COW and a dirty PTE; 6.1: an exclusive anonymous page in a private vma).
+    /// break, FOLL_COW and a dirty PTE; 6.1: an exclusive anonymous page in a private vma,
+    /// pinned or not).
     fn can_follow_write_pte(&mut self, vma: &Vma, pte: Entry, flags: FollFlags) -> bool {
         if !flags.contains(FollFlags::FORCE) {
             return false;
@@ -665,8 +666,8 @@ impl<D: Devices> Kernel<D> {
         {
             return false;
         }
-        let page = self.mem.page(pte.pfn());
-        let ok = !pte.special() && page.anon && page.refcount == 1;
+        // PageAnonExclusive: without fork, KSM or swap, every anonymous page is exclusive.
+        let ok = !pte.special() && self.mem.page(pte.pfn()).anon;
         self.note(|| format!("can_follow_write_pte: exclusive anonymous page: {ok}"));
         ok
     }

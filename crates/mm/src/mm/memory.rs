@@ -470,10 +470,12 @@ impl<D: Devices> Kernel<D> {
             if let Some(obj) = k.object_mut(vma.object) {
                 obj.add(vmf.pgoff, pfn, 1);
             }
-            let entry = maybe_mkwrite(
-                Entry::new(pfn, vm_page_prot(&vma)).with(F::DIRTY | F::ACCESSED),
-                &vma,
-            );
+            // Dirty only where it is writable: a FOLL_FORCE write into a read-only vma gets
+            // a clean, read-only page here.
+            let mut entry = Entry::new(pfn, vm_page_prot(&vma)).with(F::ACCESSED);
+            if vma.flags.contains(VmFlags::WRITE) {
+                entry = entry.with(F::DIRTY | F::RW);
+            }
             k.pt.set(Level::Pte, vmf.address, entry);
             VmFault::empty()
         })
@@ -584,9 +586,7 @@ impl<D: Devices> Kernel<D> {
                     k.make_pte_writable(vmf, pte)
                 }
                 Some(p) => {
-                    let page = k.mem.page(p);
-                    if page.anon && page.refcount == 1 {
-                        k.note(|| "exclusive anonymous page: reuse".into());
+                    if k.wp_can_reuse_anon_page(p) {
                         // wp_page_reuse reports VM_FAULT_WRITE (what 5.11's GUP turns into
                         // FOLL_COW for a forced write to a read-only vma).
                         k.make_pte_writable(vmf, pte) | VmFault::WRITE
@@ -596,6 +596,29 @@ impl<D: Devices> Kernel<D> {
                 }
             }
         })
+    }
+
+    /// Whether a write fault reuses the anonymous page `pfn` instead of copying it: from
+    /// PG_anon_exclusive, when it is exclusive (every anonymous page the model maps: there
+    /// is no fork, KSM or swap); before, only when nothing else holds a reference (5.9's
+    /// "mm: do_wp_page() simplification"), so a pinned page is copied away.
+    fn wp_can_reuse_anon_page(&mut self, pfn: Pfn) -> bool {
+        let page = self.mem.page(pfn);
+        if !page.anon {
+            return false;
+        }
+        if self.has(ChangePoint::AnonExclusive) {
+            self.note(|| "PageAnonExclusive: reuse".into());
+            return true;
+        }
+        let reuse = page.refcount == 1;
+        if reuse {
+            self.note(|| "anonymous page with page_count 1: reuse".into());
+        } else {
+            let count = page.refcount;
+            self.note(|| format!("anonymous page with page_count {count}: copy"));
+        }
+        reuse
     }
 
     /// wp_pfn_shared: a write to a special PTE in a shared mapping; ->pfn_mkwrite decides.

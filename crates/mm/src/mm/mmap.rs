@@ -1,11 +1,10 @@
-//! mm/mmap.c, mm/mprotect.c, mm/madvise.c: creating and removing vmas, changing their
-//! protection, and MADV_DONTNEED.
+//! mm/mmap.c, mm/madvise.c: creating and removing vmas, and MADV_DONTNEED (mprotect is in
+//! [`crate::mm::mprotect`]).
 
-use crate::arch::x86::pgtable::{Level, PageTableFlags as F, PAGE_SIZE, PUD_SIZE};
+use crate::arch::x86::pgtable::{PAGE_SIZE, PUD_SIZE};
 use crate::include::errno::Errno;
 use crate::include::linux::mm_types::{MappingId, ObjId, VmFlags, VmOps, Vma, VmaBacking};
 use crate::kernel::{Devices, Kernel};
-use crate::mm::memory::vm_page_prot;
 
 /// The protection asked of mmap or mprotect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -16,7 +15,7 @@ pub enum Prot {
 }
 
 impl Prot {
-    fn flags(self) -> VmFlags {
+    pub(crate) fn flags(self) -> VmFlags {
         match self {
             Prot::None => VmFlags::empty(),
             Prot::Read => VmFlags::READ,
@@ -121,30 +120,6 @@ impl<D: Devices> Kernel<D> {
             });
             k.tlb_tables.extend(unlinked);
         });
-    }
-
-    /// mprotect over the whole vma `vi`: new vm_flags, then change_protection gives every
-    /// present entry the new vm_page_prot's user and write bits (pte_modify / pmd_modify),
-    /// keeping its frame and its special, devmap and dirty bits.
-    pub fn mprotect(&mut self, vi: usize, prot: Prot) -> Result<(), Errno> {
-        self.call("mprotect_fixup", |k| {
-            let vma = k.vmas[vi].clone();
-            let wanted = prot.flags();
-            if wanted.contains(VmFlags::WRITE) && !vma.flags.contains(VmFlags::MAYWRITE) {
-                return Err(Errno::EACCES);
-            }
-            let flags = (vma.flags - (VmFlags::READ | VmFlags::WRITE)) | wanted;
-            k.vmas[vi].flags = flags;
-            let vma = k.vmas[vi].clone();
-            let modified = F::RW | F::USER;
-            let new_bits = vm_page_prot(&vma) & modified;
-            for level in [Level::Pud, Level::Pmd, Level::Pte] {
-                for (addr, entry) in k.pt.leaves(level, vma.start, vma.end) {
-                    k.pt.set(level, addr, entry.without(modified).with(new_bits));
-                }
-            }
-            Ok(())
-        })
     }
 
     /// madvise(MADV_DONTNEED) over the whole vma `vi`.

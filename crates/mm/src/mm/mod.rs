@@ -4,6 +4,7 @@ pub mod huge_memory;
 pub mod memory;
 pub mod memremap;
 pub mod mmap;
+pub mod mprotect;
 pub mod object;
 pub mod page_alloc;
 pub mod pgtable;
