@@ -39,6 +39,7 @@ impl AnonThp {
     /// `always`, do_anonymous_page's caller takes do_huge_pmd_anonymous_page for an aligned
     /// 2M range inside an anonymous vma. (`madvise` would need MADV_HUGEPAGE, which a test
     /// cannot ask for on anonymous memory.)
+    ///
     /// `thp` is the setting setup left, which the threads run under (they cannot change it).
     pub fn notes(&self, thp: ThpMode) -> Vec<String> {
         self.watched

@@ -4,7 +4,7 @@
 use mmlab_explore::Config;
 use mmlab_machine::check::check;
 use mmlab_machine::{replay, Machine, Verdict};
-use mmlab_mm::mm::page_alloc::ZERO_PFN;
+use mmlab_mm::mm::page_alloc::{DEVMEM_START, ZERO_PFN};
 use mmlab_mm::{ChangePoint, KernelConfig};
 
 const OK: Verdict = Verdict::Ok;
@@ -245,11 +245,53 @@ fn mprotect_clean_anon_writable() {
 }
 
 #[test]
+fn zone_device_free_page() {
+    let src = oracle_file("devmem-dax-gup-fast-unpin");
+    both_sides(ChangePoint::ZoneDeviceFreePage, &src, &[NO], &[OK]);
+}
+
+/// The refcounts of the first two pages of a huge PMD of order-0 device pages after a GUP of
+/// pages 1 and 2 (the real 5.10: 3 and 1; the real 6.12: 2 and 2).
+fn refs_after_mid_entry_gup(kernel: &str) -> (i32, i32) {
+    let src = "mm-litmus t
+setup {
+  driver d0 size=2M insert=pmd memory=devmem vm=mixedmap dax
+  mmap m0 d0 shared rw
+}
+P0 {
+  r0 = get_user_pages m0+4K pages=2
+}
+exists P0:r0 == 2
+";
+    let m = machine(src, kernel);
+    let (_, end) = replay(&m, &[0]);
+    // The driver's first device pages are the start of the ZONE_DEVICE range.
+    let refs = |i: u64| end.kernel.mem.page(DEVMEM_START.offset(i)).refcount;
+    (refs(0), refs(1))
+}
+
+#[test]
+fn gup_thp_accelerate() {
+    let (b, a) = sides(ChangePoint::GupThpAccelerate);
+    assert_eq!(
+        refs_after_mid_entry_gup(&b),
+        (3, 1),
+        "every follow grabs pmd_page()"
+    );
+    assert_eq!(
+        refs_after_mid_entry_gup(&a),
+        (2, 2),
+        "the rest go to the subpage's folio"
+    );
+}
+
+#[test]
 fn every_change_point_has_a_test() {
     let tested = [
         ChangePoint::TtmNukeMixedmap,
         ChangePoint::TtmRemoveHuge,
         ChangePoint::GupEexistCleanup,
+        ChangePoint::ZoneDeviceFreePage,
         ChangePoint::AnonExclusive,
         ChangePoint::HugepageVmaCheck,
         ChangePoint::MprotectTryWritable,
@@ -260,6 +302,7 @@ fn every_change_point_has_a_test() {
         ChangePoint::DontPinZeroPage,
         ChangePoint::LongtermFileBackedCheck,
         ChangePoint::DirectIoPins,
+        ChangePoint::GupThpAccelerate,
         ChangePoint::SecretmemGupFast,
         ChangePoint::GupFastEoverflow,
         ChangePoint::HugePfnmap,

@@ -87,6 +87,11 @@ change_points! {
     /// follow_pfn_pte returns -EEXIST for every caller; __get_user_pages stops on -EEXIST when
     /// the caller wants pages instead of counting a page it did not return.
     GupEexistCleanup = (5, 18, Inferred, "", "mm/gup: follow_pfn_pte(): -EEXIST cleanup; mm: fix invalid page pointer returned with FOLL_PIN gups");
+    /// A ZONE_DEVICE page whose refcount drops to zero goes to free_zone_device_page, which
+    /// warns and gives up when its dev_pagemap has no ->page_free (a MEMORY_DEVICE_GENERIC
+    /// map such as the model's and the oracle driver's); before, __put_page only dropped the
+    /// pgmap reference. The commit is in 5.17-rc4-75 (describe output), so 5.18.
+    ZoneDeviceFreePage = (5, 18, Inferred, "27674ef6c73f", "mm: remove the extra ZONE_DEVICE struct page refcount; mm: generalize the pgmap based page_free infrastructure");
     /// PG_anon_exclusive: a write fault reuses an exclusive anonymous page whatever its
     /// refcount (before, only a page_count of 1 was reused, so a write fault copied a pinned
     /// page away from its mapping). Without fork, KSM or swap every anonymous page the model
@@ -116,6 +121,11 @@ change_points! {
     /// Block direct I/O takes user pages with iov_iter_extract_pages, pinning them (FOLL_PIN)
     /// instead of taking references.
     DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages (subject recalled, not verified)");
+    /// The slow path fills pages[] for the rest of a huge PMD in one go (ctx.page_mask is
+    /// honoured with pages != NULL): it takes all of those references on the folio of the
+    /// first subpage followed, where it used to follow every page. On a huge entry over
+    /// order-0 pages (device memory) they all land on that one page.
+    GupThpAccelerate = (6, 5, Inferred, "57edfcfd3419", "mm/gup: accelerate thp gup even for \"pages != NULL\"");
     /// Pinning the shared zero page takes no reference and unpinning it releases none
     /// (Debian's 6.1.y carries the backport).
     DontPinZeroPage = (6, 5, Inferred, "", "mm: Don't pin ZERO_PAGE in pin_user_pages()");

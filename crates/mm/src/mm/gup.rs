@@ -213,6 +213,9 @@ pub struct Hold {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Followed {
     Page(Pfn),
+    /// A subpage of a huge entry at this level, its reference taken (follow_huge_pmd/pud
+    /// set ctx.page_mask: see [`ChangePoint::GupThpAccelerate`]).
+    Huge(Pfn, Level),
     /// NULL: no page there yet; fault and retry.
     NoPage,
     Err(Errno),
@@ -780,6 +783,18 @@ impl<D: Devices> Kernel<D> {
                             pages.push(pfn, from);
                         }
                     }
+                    Ok(Followed::Huge(pfn, level)) => {
+                        if want_pages {
+                            let from = k.taken_from(pfn);
+                            pages.push(pfn, from);
+                            let rest_of_entry = level.pages() - (addr & !level.mask()) / PAGE_SIZE;
+                            let more = rest_of_entry.min(nr_pages - done) - 1;
+                            if more > 0 && k.has(ChangePoint::GupThpAccelerate) {
+                                k.gup_rest_of_huge_entry(pfn, more, foll, &mut pages);
+                                done += more;
+                            }
+                        }
+                    }
                     Ok(Followed::Err(Errno::EEXIST)) => {
                         if k.has(ChangePoint::GupEexistCleanup) {
                             if want_pages {
@@ -814,6 +829,29 @@ impl<D: Devices> Kernel<D> {
             };
             GupResult { ret, pages, hang }
         })
+    }
+
+    /// The pages after `first` under the same huge entry, in one go (GupThpAccelerate):
+    /// `more` references taken on the folio of `first`, and its next subpages stored. For
+    /// order-0 pages under the entry (device memory), that folio is `first` alone, and the
+    /// later release of each subpage leaves the counts unbalanced.
+    fn gup_rest_of_huge_entry(
+        &mut self,
+        first: Pfn,
+        more: u64,
+        flags: FollFlags,
+        pages: &mut PageList,
+    ) {
+        let head = self.compound_head(first);
+        self.note(|| {
+            format!("page_mask: {more} more subpages, their references on the folio of pfn {head}")
+        });
+        self.grab(head, more as i32, flags);
+        for j in 1..=more {
+            let pfn = first.offset(j);
+            let from = self.taken_from(pfn);
+            pages.push(pfn, from);
+        }
     }
 
     /// __get_user_pages_locked / __gup_longterm_locked: the slow path with its flag

@@ -202,7 +202,8 @@ impl<D: Devices> Kernel<D> {
     }
 
     /// follow_trans_huge_pmd (5.11, 6.1) / follow_huge_pmd and follow_huge_pud (6.12+):
-    /// the subpage of a huge entry, taken from pmd_page() with no special or pfn_valid check.
+    /// the subpage of a huge entry, taken from pmd_page() with no special or pfn_valid check,
+    /// its reference on pmd_page().
     pub fn follow_trans_huge(
         &mut self,
         vi: usize,
@@ -239,11 +240,15 @@ impl<D: Devices> Kernel<D> {
             if !flags.intersects(FollFlags::GET | FollFlags::PIN) {
                 return Followed::Page(pfn);
             }
-            if !k.try_grab_page(pfn, flags) {
+            // The reference goes on pmd_page()/pud_page() (its folio), taken before the
+            // subpage offset is added: for order-0 pages under the entry (device memory, a
+            // TTM pool block) every subpage's reference lands on the first page. (The real
+            // 5.10 showed it: 512 follows left refcount 513 on page 0 and 1 on page 1.)
+            if !k.try_grab_page(entry.pfn(), flags) {
                 return Followed::Err(Errno::ENOMEM);
             }
             k.note(|| format!("subpage pfn {pfn} of huge entry {entry}"));
-            Followed::Page(pfn)
+            Followed::Huge(pfn, level)
         })
     }
 }

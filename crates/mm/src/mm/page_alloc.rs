@@ -16,6 +16,7 @@ use crate::include::linux::mm_types::{ObjId, Pfn};
 use crate::kernel::{Devices, Kernel};
 use crate::runs::Runs;
 use crate::shared::{PartTable, Shared};
+use crate::version::ChangePoint;
 use serde::Serialize;
 use std::hash::{Hash, Hasher};
 
@@ -500,10 +501,28 @@ impl<D: Devices> Kernel<D> {
             match page.kind {
                 PageKind::Head(order) => self.free_the_page(head, order),
                 PageKind::Normal => self.free_the_page(head, 0),
-                // The zero page and ZONE_DEVICE pages are not returned to the allocator here.
+                PageKind::ZoneDevice => self.free_zone_device_page(head),
+                // The zero page is never freed.
                 _ => {}
             }
         }
+    }
+
+    /// free_zone_device_page: a ZONE_DEVICE page's last reference went. The page goes back
+    /// to its driver through the dev_pagemap's ->page_free, which the model's maps (like the
+    /// oracle driver's MEMORY_DEVICE_GENERIC one) do not have: the kernel warns and leaves
+    /// the page at refcount zero. Before ZoneDeviceFreePage nothing but the pgmap reference
+    /// was dropped.
+    fn free_zone_device_page(&mut self, pfn: Pfn) {
+        if !self.has(ChangePoint::ZoneDeviceFreePage) {
+            self.note(|| format!("ZONE_DEVICE pfn {pfn} at refcount 0: put_dev_pagemap only"));
+            return;
+        }
+        self.call("free_zone_device_page", |k| {
+            k.warn(&format!(
+                "ZONE_DEVICE pfn {pfn} freed: its dev_pagemap has no ->page_free"
+            ));
+        });
     }
 
     /// __free_pages: drop the caller's reference on the first page; if others remain on a
