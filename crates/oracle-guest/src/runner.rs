@@ -105,6 +105,12 @@ fn zero_pages_clean() -> bool {
 
 fn report_kernel_line(msg: &str) {
     let short: String = msg.chars().take(200).collect();
+    if msg.contains("mmlab: taint:") {
+        // The test driver found state a later test of this boot would inherit.
+        TAINTED.store(true, Ordering::SeqCst);
+        out::line(&format!("driver {short}"));
+        return;
+    }
     if msg.contains("WARNING:") {
         TAINTED.store(true, Ordering::SeqCst);
         out::line(&format!("event warn {short}"));

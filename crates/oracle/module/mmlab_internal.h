@@ -100,6 +100,7 @@ u64 mmlab_page_value(struct page *page);
 void mmlab_set_page_value(struct page *page, u64 value);
 void mmlab_memory_init(void);
 void mmlab_memory_exit(void);
+void mmlab_check_device_pool(void);
 
 /* mmlab_fault.c */
 int mmlab_mmap(struct file *file, struct vm_area_struct *vma);

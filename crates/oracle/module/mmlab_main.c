@@ -6,6 +6,8 @@
 
 static struct vfsmount *mmlab_mnt;
 static int mmlab_mnt_count;
+/* Objects open: when the last one of a test goes, the device pool is checked. */
+static atomic_t mmlab_open_objs = ATOMIC_INIT(0);
 
 static int mmlab_fs_init_fs_context(struct fs_context *fc)
 {
@@ -181,6 +183,7 @@ static int mmlab_open(struct inode *inode, struct file *file)
 	file->f_mapping = obj->inode->i_mapping;
 	file->private_data = obj;
 	obj->file = file;
+	atomic_inc(&mmlab_open_objs);
 	return 0;
 }
 
@@ -197,6 +200,8 @@ static int mmlab_release(struct inode *inode, struct file *file)
 	iput(obj->inode);
 	simple_release_fs(&mmlab_mnt, &mmlab_mnt_count);
 	kfree(obj);
+	if (atomic_dec_and_test(&mmlab_open_objs))
+		mmlab_check_device_pool();
 	return 0;
 }
 

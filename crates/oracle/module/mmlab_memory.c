@@ -176,6 +176,42 @@ void mmlab_free_backing(struct mmlab_obj *obj)
 	obj->pfns = NULL;
 }
 
+/*
+ * Called when the last object of a test is released: every free page of the devmem pool
+ * should be back at the refcount memremap_pages gave it (1). A test that left one
+ * otherwise (a GUP over a huge PMD of order-0 ZONE_DEVICE pages takes its references on the
+ * first page only, and the release of the others drops them to 0) would hand it to the
+ * next test of the boot, whose GUP then fails on it: the "mmlab: taint" line makes the
+ * guest boot afresh instead.
+ */
+void mmlab_check_device_pool(void)
+{
+	struct mmlab_pool *pool = &mmlab_pools[MMLAB_MEMORY_DEVMEM];
+	unsigned long idx, bad = 0, first = 0;
+	int first_ref = 0;
+
+	if (!pool->ready)
+		return;
+	mutex_lock(&mmlab_pool_lock);
+	for (idx = 0; idx < pool->npages; idx++) {
+		int ref;
+
+		if (test_bit(idx, pool->bitmap))
+			continue;
+		ref = page_ref_count(pfn_to_page(pool->base_pfn + idx));
+		if (ref == 1)
+			continue;
+		if (!bad++) {
+			first = pool->base_pfn + idx;
+			first_ref = ref;
+		}
+	}
+	mutex_unlock(&mmlab_pool_lock);
+	if (bad)
+		pr_warn("mmlab: taint: %lu free devmem pages without refcount 1 (pfn %#lx: %d)\n",
+			bad, first, first_ref);
+}
+
 u64 mmlab_page_value(struct page *page)
 {
 	u64 *p = kmap(page);
