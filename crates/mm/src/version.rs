@@ -121,17 +121,18 @@ change_points! {
     /// Block direct I/O takes user pages with iov_iter_extract_pages, pinning them (FOLL_PIN)
     /// instead of taking references.
     DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages (subject recalled, not verified)");
-    /// The slow path fills pages[] for the rest of a huge PMD in one go (ctx.page_mask is
-    /// honoured with pages != NULL): it takes all of those references on the folio of the
-    /// first subpage followed, where it used to follow every page. On a huge entry over
-    /// order-0 pages (device memory) they all land on that one page.
-    GupThpAccelerate = (6, 5, Inferred, "57edfcfd3419", "mm/gup: accelerate thp gup even for \"pages != NULL\"");
     /// Pinning the shared zero page takes no reference and unpinning it releases none
     /// (Debian's 6.1.y carries the backport).
     DontPinZeroPage = (6, 5, Inferred, "", "mm: Don't pin ZERO_PAGE in pin_user_pages()");
     /// GUP-fast refuses FOLL_LONGTERM|FOLL_WRITE pins of file-backed folios that need dirty
     /// tracking (folio_fast_pin_allowed); io_uring leaves the file-backed check to GUP.
     LongtermFileBackedCheck = (6, 5, Inferred, "", "mm/gup: disallow FOLL_LONGTERM GUP-fast writing to file-backed mappings; io_uring: rsrc: delegate VMA file-backed check to GUP (subject recalled, not verified)");
+    /// The slow path fills pages[] for the rest of a huge PMD in one go (ctx.page_mask is
+    /// honoured with pages != NULL): it takes all of those references on the folio of the
+    /// first subpage followed, where it used to follow every page. On a huge entry over
+    /// order-0 pages (device memory) they all land on that one page. Authored June 2023;
+    /// fixes of it are tagged for stable 6.6+.
+    GupThpAccelerate = (6, 6, Inferred, "57edfcfd3419", "mm/gup: accelerate thp gup even for \"pages != NULL\"");
     /// GUP-fast reads folio->mapping of every small folio and refuses those with none
     /// (secretmem check), so vm_insert_page'd driver pages go to the slow path.
     SecretmemGupFast = (6, 9, Inferred, "", "mm/secretmem: fix GUP-fast succeeding on secretmem folios");
