@@ -70,7 +70,7 @@ pub fn compare(
             return Ok(cmp);
         }
     };
-    let (_, state) = replay(&machine, &schedule.steps);
+    let (_, state) = replay(&machine, steps_run(test, schedule, outcome));
     let events = state.kernel.events;
     let mut differ = |key: String, detail: String| cmp.differences.push(Difference { key, detail });
 
@@ -140,6 +140,29 @@ pub fn compare(
     }
     let _ = summarize;
     Ok(cmp)
+}
+
+/// The steps of `schedule` the kernel ran: a kernel crash ends the test at the step it
+/// happened in (`last_step` counts the guest script's `op` lines, setup's included), so what
+/// the model does in later steps has nothing on the kernel to compare with.
+fn steps_run<'s>(
+    test: &litmus::Test,
+    schedule: &'s Schedule,
+    outcome: &OracleOutcome,
+) -> &'s [usize] {
+    let all = &schedule.steps[..];
+    let crash_step = match (&outcome.status, &outcome.result) {
+        (Status::KernelCrash(_), Some(guest)) => guest.last_step.parse::<usize>().ok(),
+        _ => None,
+    };
+    let Some(crash_step) = crash_step else {
+        return all;
+    };
+    // Every setup statement is one `op S ...` line of the script (translate.rs).
+    let ran = crash_step
+        .checked_sub(test.setup.len())
+        .map_or(0, |i| i + 1);
+    &all[..ran.min(all.len())]
 }
 
 /// The model could not set the test up because an mmap failed: the kernel agrees when its
@@ -367,6 +390,35 @@ mod tests {
             assert_eq!(differs.differences.len(), 1, "{notes:?}");
             assert_eq!(differs.differences[0].key, "setup");
         }
+    }
+
+    /// A kernel crash ends the test: what the model does after the crashing step (here a
+    /// WARN in the next operation) is not compared.
+    #[test]
+    fn steps_after_a_kernel_crash_are_not_compared() {
+        let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n}\n\
+                   P0 {\n  write m0 1\n  r0 = get_user_pages m0 longterm\n}\nexists warn\n";
+        let test = litmus::parse(src).expect("parses");
+        let schedule = Schedule::sequential(&test);
+        let crashed_at = |step: &str| {
+            let mut guest = mmlab_oracle::GuestOutcome::new(0, "t");
+            guest.last_step = step.into();
+            OracleOutcome {
+                test: "t".into(),
+                kernel: OracleKernel::V6_1,
+                kernel_release: "6.1".into(),
+                schedule: schedule.clone(),
+                status: Status::KernelCrash("during the write".into()),
+                result: Some(guest),
+                conditions: Vec::new(),
+            }
+        };
+        // Script op lines: 0 object, 1 map, 2 write, 3 get_user_pages.
+        let ran = |step: &str| steps_run(&test, &schedule, &crashed_at(step)).len();
+        assert_eq!(ran("2"), 1);
+        assert_eq!(ran("3"), 2);
+        assert_eq!(ran("1"), 0, "a crash in setup: no thread step ran");
+        assert_eq!(ran("final"), 2, "no step number: every step is compared");
     }
 
     #[test]
