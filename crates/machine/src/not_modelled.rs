@@ -3,10 +3,8 @@
 //! kernel's there.
 
 use crate::build::Mapping;
+use mmlab_mm::arch::x86::pgtable::{PAGE_SIZE, PMD_SIZE};
 use mmlab_mm::ThpMode;
-
-const HUGE_PMD: u64 = 2 << 20;
-const PAGE: u64 = 4096;
 
 /// The anonymous mappings of a setup, watched for transparent huge pages.
 #[derive(Default)]
@@ -19,9 +17,9 @@ pub(crate) struct AnonThp {
 impl AnonThp {
     /// Notes an anonymous mapping made by setup.
     pub fn mapped(&mut self, name: &str, m: Mapping) {
-        let aligned = m.addr.div_ceil(HUGE_PMD).saturating_mul(HUGE_PMD);
-        let end = m.addr.saturating_add(m.pages.saturating_mul(PAGE));
-        if aligned.saturating_add(HUGE_PMD) <= end {
+        let aligned = m.addr.div_ceil(PMD_SIZE).saturating_mul(PMD_SIZE);
+        let end = m.addr.saturating_add(m.pages.saturating_mul(PAGE_SIZE));
+        if aligned.saturating_add(PMD_SIZE) <= end {
             self.watched.push((name.to_string(), false));
         }
     }

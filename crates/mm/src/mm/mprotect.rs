@@ -82,9 +82,8 @@ impl<D: Devices> Kernel<D> {
         if !dirty && !self.has(ChangePoint::MprotectCleanAnonWritable) {
             return false;
         }
-        let vma = vma.clone();
         let anon = self
-            .vm_normal_page(&vma, pte)
+            .vm_normal_page(vma, pte)
             .is_some_and(|pfn| self.mem.page(pfn).anon);
         if anon {
             self.note(|| {
