@@ -445,6 +445,7 @@ pub fn diff(args: DiffArgs) -> u8 {
                         differences: vec![crate::diff::Difference {
                             key: "error".into(),
                             detail: e,
+                            understood: None,
                         }],
                     }
                 });

@@ -39,11 +39,12 @@ long mmlab_gup(struct mmlab_obj *obj, struct mmlab_gup __user *uarg)
 
 	if (copy_from_user(&g, uarg, sizeof(g)))
 		return -EFAULT;
-	if (g.slot >= MMLAB_SLOTS || !g.nr_pages || g.nr_pages > MMLAB_MAX_GUP_PAGES)
+	if (g.slot >= MMLAB_SLOTS || g.nr_pages > MMLAB_MAX_GUP_PAGES)
 		return -EINVAL;
 	slot = &obj->slots[g.slot];
 	mmlab_release_slot(slot);
-	pages = kvcalloc(g.nr_pages, sizeof(*pages), GFP_KERNEL);
+	/* A GUP of zero pages is the kernel's to answer; the array just needs to exist. */
+	pages = kvcalloc(max_t(u32, g.nr_pages, 1), sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return -ENOMEM;
 	if (g.flags & MMLAB_GUP_WRITE)

@@ -168,7 +168,7 @@ fn boot_until_done(
             if o.warned_before_crash == Some(true) {
                 o.events.push(Event {
                     name: "warn".into(),
-                    detail: "the crash report's taint flags include W".into(),
+                    detail: crate::outcome::TAINT_WARN.into(),
                 });
             }
             o.status = Status::KernelCrash(format!(

@@ -39,6 +39,11 @@ pub struct Event {
     pub detail: String,
 }
 
+/// The detail of a `warn` event read from a kernel crash report's taint flags (W) rather than
+/// from a WARNING line in the log: some WARN fired before the oops was reported, maybe in the
+/// crashing step itself.
+pub const TAINT_WARN: &str = "the crash report's taint flags include W";
+
 /// A struct page's state as the driver read it at the end of the test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PageReport {
