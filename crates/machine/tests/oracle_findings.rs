@@ -333,3 +333,24 @@ fn a_write_fault_reuses_a_pinned_exclusive_anonymous_page_from_5_19() {
         );
     }
 }
+
+/// Seen in a random test: a gup-fast of zero pages took 2 on every kernel, the model 0.
+/// gup-fast's end is then its start, and its PTE loop (a do-while) runs on until an entry
+/// stops it; when it took pages, the slow path goes on with the wrapped-around remainder
+/// until a gap in the address space. The slow entry points return 0.
+#[test]
+fn a_gup_fast_of_zero_pages_runs_on_until_an_entry_stops_it() {
+    for kernel in ["5.11", "6.1", "6.12", "7.2"] {
+        assert_eq!(
+            oracle_file_verdicts("gup-zero-pages", kernel),
+            [O, O, O, O, O],
+            "{kernel}"
+        );
+        // Over huge entries, nothing is taken and nothing is left behind.
+        assert_eq!(
+            oracle_file_verdicts("gup-zero-pages-huge", kernel),
+            [O, O],
+            "{kernel}"
+        );
+    }
+}

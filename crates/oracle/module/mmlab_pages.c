@@ -2,7 +2,8 @@
 /* Held pages: GUP calls into slots, device access through them, page state readout. */
 #include "mmlab_internal.h"
 
-#define MMLAB_MAX_GUP_PAGES 4096
+/* pages[] entries for a GUP of zero pages: more than the devmem pool has (8192). */
+#define MMLAB_ZERO_GUP_ROOM 65536
 
 /* ---- held pages ---- */
 
@@ -35,6 +36,7 @@ long mmlab_gup(struct mmlab_obj *obj, struct mmlab_gup __user *uarg)
 	struct mmlab_slot *slot;
 	struct page **pages;
 	unsigned int flags = 0;
+	unsigned long nr_array;
 	long ret;
 
 	if (copy_from_user(&g, uarg, sizeof(g)))
@@ -43,8 +45,14 @@ long mmlab_gup(struct mmlab_obj *obj, struct mmlab_gup __user *uarg)
 		return -EINVAL;
 	slot = &obj->slots[g.slot];
 	mmlab_release_slot(slot);
-	/* A GUP of zero pages is the kernel's to answer; the array just needs to exist. */
-	pages = kvcalloc(max_t(u32, g.nr_pages, 1), sizeof(*pages), GFP_KERNEL);
+	/*
+	 * A GUP of zero pages is the kernel's to answer, but gup-fast then runs on past its
+	 * start (its loops are do-whiles that stop when the address reaches the end), storing
+	 * pages as it goes: the device path over the whole devmem pool, the slow path to the end
+	 * of the mappings. Room for all of them keeps the overrun off the slab.
+	 */
+	nr_array = g.nr_pages ? g.nr_pages : MMLAB_ZERO_GUP_ROOM;
+	pages = kvcalloc(nr_array, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
 		return -ENOMEM;
 	if (g.flags & MMLAB_GUP_WRITE)
@@ -90,8 +98,11 @@ long mmlab_gup(struct mmlab_obj *obj, struct mmlab_gup __user *uarg)
 	default:
 		ret = -EINVAL;
 	}
+	if (ret > (long)nr_array)
+		pr_err("mmlab: taint: a GUP of %u pages returned %ld, past its pages[] array\n",
+		       g.nr_pages, ret);
 	slot->pages = pages;
-	slot->nr = ret > 0 ? ret : 0;
+	slot->nr = ret > 0 ? min_t(long, ret, nr_array) : 0;
 	slot->pinned = g.call >= MMLAB_PIN_USER_PAGES;
 	g.result = ret;
 	if (copy_to_user(uarg, &g, sizeof(g)))

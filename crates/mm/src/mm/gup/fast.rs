@@ -123,6 +123,13 @@ impl<D: Devices> Kernel<D> {
             }
             k.irqs_off_walkers += 1;
             k.note(|| "local_irq_save: walk the page tables without the mmap lock".into());
+            if nr_pages == 0 {
+                k.note(|| {
+                    "nr_pages is 0: the walk's end is its start, so the do-while loops below \
+                     run on until an entry stops them"
+                        .into()
+                });
+            }
             Ok(GupFastWalk {
                 start,
                 nr_pages,
@@ -130,11 +137,7 @@ impl<D: Devices> Kernel<D> {
                 addr: start,
                 end,
                 pages: PageList::default(),
-                phase: if nr_pages == 0 {
-                    WalkPhase::Done
-                } else {
-                    WalkPhase::Read
-                },
+                phase: WalkPhase::Read,
             })
         })
     }
@@ -174,10 +177,12 @@ impl<D: Devices> Kernel<D> {
                 };
             }
             let slow_flags = walk.flags - FollFlags::FAST_ONLY;
+            // With nr_pages 0 and pages taken, the unsigned subtraction wraps: the slow path
+            // goes on until something stops it, past the end of the caller's pages[].
             let rest = k.call("__gup_longterm_unlocked", |k| {
                 k.gup_slow(
                     walk.start + nr_pinned * PAGE_SIZE,
-                    nr_pages - nr_pinned,
+                    nr_pages.wrapping_sub(nr_pinned),
                     slow_flags,
                 )
             });
@@ -200,9 +205,15 @@ impl<D: Devices> Kernel<D> {
     }
 
     /// gup_pud_range / gup_pmd_range: read the entries at the next address.
+    ///
+    /// Every level's loop is a do-while that stops when the address reaches the end. A walk
+    /// of zero pages (end = start) therefore visits each level once at `start`: a huge leaf
+    /// there covers no pages, while gup_pte_range's loop runs on past `start` until an entry
+    /// fails ([`Kernel::gup_fast_read_ptes`]).
     fn gup_fast_read(&mut self, walk: &mut GupFastWalk) -> WalkPhase {
         let addr = walk.addr;
-        if addr >= walk.end {
+        let zero_length_start = walk.nr_pages == 0 && addr == walk.start;
+        if addr >= walk.end && !zero_length_start {
             return WalkPhase::Done;
         }
         let pud = self.pt.get(Level::Pud, addr);
@@ -228,7 +239,15 @@ impl<D: Devices> Kernel<D> {
         if pmd.leaf() {
             return self.read_huge(Level::Pmd, addr, pmd_end, pmd);
         }
-        WalkPhase::ReadPtes { pmd, end: pmd_end }
+        let table_end = (addr & Level::Pmd.mask()) + Level::Pmd.size();
+        WalkPhase::ReadPtes {
+            pmd,
+            end: if zero_length_start {
+                table_end
+            } else {
+                pmd_end
+            },
+        }
     }
 
     fn read_huge(&mut self, level: Level, addr: u64, end: u64, entry: Entry) -> WalkPhase {
@@ -278,6 +297,15 @@ impl<D: Devices> Kernel<D> {
         }
         if entries.is_empty() {
             return WalkPhase::Done;
+        }
+        if walk.nr_pages == 0 && !last {
+            // Not modelled: the real loop reads on past the table, whatever follows it in
+            // memory, as PTEs.
+            self.note(|| {
+                "every PTE to the table's end is usable: the real walk reads on past the \
+                 table page (not modelled: stop at its end)"
+                    .into()
+            });
         }
         WalkPhase::Grab(Chunk::Ptes {
             addr,
@@ -417,8 +445,11 @@ impl<D: Devices> Kernel<D> {
     }
 
     /// __gup_device_huge: each subpage needs a live dev_pagemap; a failure undoes what this
-    /// entry took.
+    /// entry took. Its loop is a do-while too: for a walk of zero pages (`count` 0) it runs on
+    /// from `first`, past the entry, until a pfn has no dev_pagemap or cannot be grabbed, and
+    /// then undoes everything.
     fn gup_device_huge(&mut self, first: Pfn, count: u64, flags: FollFlags) -> bool {
+        let count = if count == 0 { u64::MAX } else { count };
         self.call("__gup_device_huge", |k| {
             for i in 0..count {
                 let pfn = first.offset(i);
@@ -508,6 +539,10 @@ impl<D: Devices> Kernel<D> {
                     return WalkPhase::Done;
                 }
                 k.keep_pages(walk, taken);
+                if walk.nr_pages == 0 {
+                    // The zero-length walk's one visit of this level: its loop ends here.
+                    return WalkPhase::Done;
+                }
                 walk.addr = *end;
                 WalkPhase::Read
             }
