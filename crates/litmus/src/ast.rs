@@ -16,6 +16,9 @@ pub type Name = Spanned<String>;
 /// The page size the format's sizes and page indices are counted in.
 pub const PAGE_SIZE: u64 = 4096;
 
+/// The largest value a page holds (`write`, `dma_write`): the model keeps one byte per page.
+pub const MAX_PAGE_VALUE: u64 = 255;
+
 /// One parsed litmus test.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Test {

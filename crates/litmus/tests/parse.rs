@@ -586,6 +586,8 @@ fn error_messages() {
         (&with(MAPPED, "  read m0 -> x"), "expected a register `r0` ... `r9`, found `x`"),
         (&with(MAPPED, "  write m0-4K 1"), "addresses cannot go below a mapping"),
         (&with(MAPPED, "  write m0 -1"), "expected the value to write, found `-`"),
+        (&with(MAPPED, "  write m0 256"), "expected a value from 0 to 255, found 256"),
+        (&with(MAPPED, "  r0 = get_user_pages m0\n  dma_write r0 1000"), "expected a value from 0 to 255, found 1000"),
         (&with(MAPPED, "  mprotect m0 rwx"), "bad argument `rwx` for `mprotect`"),
         (&with(MAPPED, "  madvise m0 willneed"), "bad argument `willneed` for `madvise`"),
         (&with(MAPPED, "  r0 = get_user_pages m0 pages=1 pages=2"), "`pages` given twice"),

@@ -501,7 +501,10 @@ fn build_op(&(kind, s): &RawOp, scope: &Scope, registers: &mut Vec<Reg>) -> OpKi
             addr,
             dest: (s[3] % 2 == 0).then(|| sp(new_reg)),
         },
-        1 => OpKind::Write { addr, value: s[3] },
+        1 => OpKind::Write {
+            addr,
+            value: s[3] % (MAX_PAGE_VALUE + 1),
+        },
         2 => OpKind::Gup {
             dest: sp(new_reg),
             call: pick(GupCall::ALL, s[3]),
@@ -519,7 +522,7 @@ fn build_op(&(kind, s): &RawOp, scope: &Scope, registers: &mut Vec<Reg>) -> OpKi
         },
         4 if used_reg.is_some() => OpKind::DmaWrite {
             reg: sp(used_reg.unwrap()),
-            value: s[1],
+            value: s[1] % (MAX_PAGE_VALUE + 1),
         },
         5 if used_reg.is_some() => OpKind::DmaRead {
             reg: sp(used_reg.unwrap()),

@@ -113,9 +113,10 @@ fn mapping_addr(n: &ast::Name, mappings: &HashMap<String, Mapping>) -> Result<u6
         .ok_or_else(|| crate::build::err(format!("unknown mapping {}", n.node)))
 }
 
-/// Values are small: a page holds one byte-sized value.
+/// Values are small: a page holds one byte-sized value (the parser refuses larger ones, so
+/// the saturation never happens for a parsed test).
 fn value(v: u64) -> u8 {
-    v.min(u8::MAX as u64) as u8
+    u8::try_from(v).unwrap_or(u8::MAX)
 }
 
 /// Resolves an operation's names.

@@ -15,7 +15,7 @@ fn run(source: &str, kernel: &str) -> Result<Vec<String>, String> {
     Ok(r.finals.iter().flat_map(|f| f.registers.clone()).collect())
 }
 
-const HUGE: &str = "mm-litmus huge\nsetup {\n  anon a0 size=8K\n  mmap m0 a0 private rw\n}\nP0 {\n  r0 = get_user_pages_fast m0 pages=18446744073709551615\n  r1 = pin_user_pages m0+4K pages=9999999999999\n  r2 = o_direct_read m0 size=0x7fffffffffffffff\n  r3 = vmsplice m0 size=0xfffffffffffff000\n  write m0+4K 300\n}\nexists P0:r0 == 0\n";
+const HUGE: &str = "mm-litmus huge\nsetup {\n  anon a0 size=8K\n  mmap m0 a0 private rw\n}\nP0 {\n  r0 = get_user_pages_fast m0 pages=18446744073709551615\n  r1 = pin_user_pages m0+4K pages=9999999999999\n  r2 = o_direct_read m0 size=0x7fffffffffffffff\n  r3 = vmsplice m0 size=0xfffffffffffff000\n  write m0+4K 255\n}\nexists P0:r0 == 0\n";
 
 #[test]
 fn wrapping_ranges_are_refused_as_the_kernel_does() {

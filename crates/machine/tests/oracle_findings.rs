@@ -354,3 +354,19 @@ fn a_gup_fast_of_zero_pages_runs_on_until_an_entry_stops_it() {
         );
     }
 }
+
+/// Seen in a random test: a store through a 4K mapping at page 2 of a huge-faulting TTM BO
+/// landed on page 0 in the model, on page 2 in the oracle. The oracle's TTM look-alike had
+/// the generic driver's vma-range checks; vmwgfx's huge fault has none (it rounds the
+/// faulting page down and only the PMD's start must lie in the vma). With the look-alike
+/// fixed, the real 5.10 agrees with the model: page 0.
+#[test]
+fn vmwgfx_huge_fault_maps_the_rounded_down_block_into_a_small_vma() {
+    for (kernel, v) in [("5.11", [O, N]), ("5.16", [N, O]), ("6.1", [N, O])] {
+        assert_eq!(
+            oracle_file_verdicts("ttm-huge-pmd-small-vma", kernel),
+            v,
+            "{kernel}"
+        );
+    }
+}

@@ -283,7 +283,7 @@ fn gen_op(c: &mut Chooser, ctx: &Ctx, regs: &mut Vec<u8>) -> String {
             0 => format!(
                 "write {} {}",
                 gen_addr(c, ctx),
-                c.pick(&[1, 2, 7, 255, 300])
+                c.pick(&[1, 2, 7, 254, 255])
             ),
             1 => {
                 let a = gen_addr(c, ctx);

@@ -102,9 +102,21 @@ static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
 
 	if (obj->cfg.insert != MMLAB_INSERT_PMD)
 		return VM_FAULT_FALLBACK;
-	if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end)
-		return VM_FAULT_FALLBACK;
-	idx = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	if (obj->cfg.ttm) {
+		/*
+		 * vmw_bo_vm_huge_fault + ttm_bo_vm_insert_huge (5.10): writes to a COW mapping
+		 * stay on PTEs; the block is the faulting page's index rounded down to the
+		 * huge size, whatever the vma's own alignment; the insert checks only that
+		 * the PMD's start lies inside the vma, and any failure falls back.
+		 */
+		if (write && (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE)
+			return VM_FAULT_FALLBACK;
+		idx = vmf->pgoff & ~((unsigned long)HPAGE_PMD_NR - 1);
+	} else {
+		if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end)
+			return VM_FAULT_FALLBACK;
+		idx = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
+	}
 	mutex_lock(&obj->lock);
 	if (obj->destroyed || idx + HPAGE_PMD_NR > obj->npages || idx % HPAGE_PMD_NR)
 		goto out;
@@ -114,6 +126,8 @@ static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
 #else
 	ret = vmf_insert_pfn_pmd_prot(vmf, p, vma->vm_page_prot, write);
 #endif
+	if (obj->cfg.ttm && ret != VM_FAULT_NOPAGE)
+		ret = VM_FAULT_FALLBACK;
 out:
 	mutex_unlock(&obj->lock);
 	return ret;

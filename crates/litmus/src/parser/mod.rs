@@ -251,6 +251,23 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The value a `write` or `dma_write` stores: one a page can hold.
+    fn page_value(&mut self) -> PResult<u64> {
+        let value = self.number("the value to write")?;
+        if value.node > crate::ast::MAX_PAGE_VALUE {
+            return Err(Diagnostic::error(
+                value.span,
+                format!(
+                    "expected a value from 0 to {}, found {}",
+                    crate::ast::MAX_PAGE_VALUE,
+                    value.node
+                ),
+            )
+            .with_help("a page holds one small value (a byte) in this model"));
+        }
+        Ok(value.node)
+    }
+
     // ----- the file -----
 
     fn test(&mut self) -> Test {

@@ -78,13 +78,13 @@ impl Parser<'_> {
             }
             "write" => {
                 let addr = self.addr()?;
-                let value = self.number("the value to write")?.node;
+                let value = self.page_value()?;
                 OpKind::Write { addr, value }
             }
             "touch" => OpKind::Touch { addr: self.addr()? },
             "dma_write" => {
                 let reg = self.register()?;
-                let value = self.number("the value to write")?.node;
+                let value = self.page_value()?;
                 OpKind::DmaWrite { reg, value }
             }
             "dma_read" => {
