@@ -69,6 +69,25 @@ pub struct GupFastWalk {
     pub phase: WalkPhase,
 }
 
+impl GupFastWalk {
+    /// Whether the walk has reached its end (a walk of zero pages reads once at its start).
+    fn finished(&self) -> bool {
+        self.addr >= self.end && !(self.nr_pages == 0 && self.addr == self.start)
+    }
+}
+
+impl Chunk {
+    /// The walk's function that reads this chunk's entries and calls the one that takes it.
+    fn caller(&self) -> &'static str {
+        match self {
+            Chunk::Huge {
+                level: Level::Pud, ..
+            } => "gup_pud_range",
+            _ => "gup_pmd_range",
+        }
+    }
+}
+
 impl<D: Devices> Kernel<D> {
     fn gup_fast_name(&self) -> &'static str {
         if self.has(ChangePoint::HugePfnmap) {
@@ -145,13 +164,18 @@ impl<D: Devices> Kernel<D> {
     /// One step of the lockless walk.
     pub fn gup_fast_step(&mut self, walk: &mut GupFastWalk) {
         let phase = std::mem::replace(&mut walk.phase, WalkPhase::Done);
+        // Each step runs inside the walk's function for its level, as the kernel calls
+        // gup_huge_pmd and gup_pte_range from gup_pmd_range, gup_huge_pud from gup_pud_range.
         let next = match phase {
+            WalkPhase::Read if walk.finished() => WalkPhase::Done,
             WalkPhase::Read => self.call("gup_pmd_range", |k| k.gup_fast_read(walk)),
-            WalkPhase::ReadPtes { pmd, end } => {
-                self.call("gup_pte_range", |k| k.gup_fast_read_ptes(walk, pmd, end))
+            WalkPhase::ReadPtes { pmd, end } => self.call("gup_pmd_range", |k| {
+                k.call("gup_pte_range", |k| k.gup_fast_read_ptes(walk, pmd, end))
+            }),
+            WalkPhase::Grab(chunk) => self.call(chunk.caller(), |k| k.gup_fast_grab(walk, chunk)),
+            WalkPhase::Recheck { chunk, grabbed } => {
+                self.call(chunk.caller(), |k| k.gup_fast_recheck(walk, chunk, grabbed))
             }
-            WalkPhase::Grab(chunk) => self.gup_fast_grab(walk, chunk),
-            WalkPhase::Recheck { chunk, grabbed } => self.gup_fast_recheck(walk, chunk, grabbed),
             WalkPhase::Done => WalkPhase::Done,
         };
         if next == WalkPhase::Done {
@@ -213,7 +237,7 @@ impl<D: Devices> Kernel<D> {
     fn gup_fast_read(&mut self, walk: &mut GupFastWalk) -> WalkPhase {
         let addr = walk.addr;
         let zero_length_start = walk.nr_pages == 0 && addr == walk.start;
-        if addr >= walk.end && !zero_length_start {
+        if walk.finished() {
             return WalkPhase::Done;
         }
         let pud = self.pt.get(Level::Pud, addr);
