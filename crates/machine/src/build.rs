@@ -163,7 +163,8 @@ impl Machine {
             threads.push(ops);
             op_texts.push(texts);
         }
-        let not_modelled = anon_thp.notes(kernel.thp);
+        let mut not_modelled = anon_thp.notes(kernel.thp);
+        not_modelled.extend(crate::not_modelled::zero_page_gup_fast(test));
         let init = State {
             kernel,
             threads: vec![ThreadState::default(); test.threads.len()],

@@ -3,6 +3,7 @@
 //! kernel's there.
 
 use crate::build::Mapping;
+use mmlab_litmus as ast;
 use mmlab_mm::arch::x86::pgtable::{PAGE_SIZE, PMD_SIZE};
 use mmlab_mm::ThpMode;
 
@@ -54,6 +55,37 @@ impl AnonThp {
     }
 }
 
+/// A note for each gup-fast call of zero pages: its PTE loop runs on from the start until an
+/// entry stops it, and where every entry to the end of a page table is usable, Linux reads
+/// on past the table page, whatever memory follows it, as PTEs. The model stops at the end
+/// of the table (mm/gup/fast.rs).
+pub(crate) fn zero_page_gup_fast(test: &ast::Test) -> Vec<String> {
+    let setup = test.setup.iter().filter_map(|s| match &s.kind {
+        ast::SetupKind::Op(op) => Some(("setup".to_string(), op)),
+        _ => None,
+    });
+    let threads = test.threads.iter().flat_map(|t| {
+        t.ops
+            .iter()
+            .map(move |op| (format!("P{}", t.index), &op.kind))
+    });
+    setup
+        .chain(threads)
+        .filter(|(_, op)| {
+            matches!(op, ast::OpKind::Gup { call, pages: 0, .. }
+                if !matches!(call, ast::GupCall::GetUserPages | ast::GupCall::PinUserPages))
+        })
+        .map(|(thread, op)| {
+            format!(
+                "{thread}: `{}`: a gup-fast of zero pages takes pages until an entry stops it; \
+                 if every PTE to the end of a page table is usable, Linux reads on past the \
+                 table page, where the model stops",
+                ast::format_op(op)
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +98,21 @@ mod tests {
             a.operation_ran(m);
         }
         a.notes(last).len()
+    }
+
+    #[test]
+    fn only_gup_fast_calls_of_zero_pages_are_noted() {
+        let test = ast::parse(
+            "mm-litmus t\nsetup {\n  anon a0 size=8K\n  mmap m0 a0 private rw\n  \
+             r0 = get_user_pages_fast_only m0 pages=0\n}\nP0 {\n  \
+             r0 = pin_user_pages m0 pages=0\n  r1 = pin_user_pages_fast m0 pages=1\n  \
+             r2 = pin_user_pages_fast m0 pages=0 write\n}\nexists P0:r2 == 0\n",
+        )
+        .expect("parses");
+        let notes = zero_page_gup_fast(&test);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes[0].starts_with("setup: `r0 = get_user_pages_fast_only m0 pages=0`"));
+        assert!(notes[1].starts_with("P0: `r2 = pin_user_pages_fast m0 pages=0 write`"));
     }
 
     #[test]
