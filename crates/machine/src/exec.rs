@@ -119,6 +119,18 @@ fn value(v: u64) -> u8 {
     u8::try_from(v).unwrap_or(u8::MAX)
 }
 
+/// The kernel's GUP entry point a test names.
+pub(crate) fn gup_call(call: ast::GupCall) -> GupCall {
+    match call {
+        ast::GupCall::GetUserPages => GupCall::GetUserPages,
+        ast::GupCall::GetUserPagesFast => GupCall::GetUserPagesFast,
+        ast::GupCall::GetUserPagesFastOnly => GupCall::GetUserPagesFastOnly,
+        ast::GupCall::PinUserPages => GupCall::PinUserPages,
+        ast::GupCall::PinUserPagesFast => GupCall::PinUserPagesFast,
+        ast::GupCall::PinUserPagesFastOnly => GupCall::PinUserPagesFastOnly,
+    }
+}
+
 /// Resolves an operation's names.
 pub fn compile_op(
     op: &ast::OpKind,
@@ -159,14 +171,7 @@ pub fn compile_op(
             }
             Op::Gup {
                 dest: dest.node.0,
-                call: match call {
-                    ast::GupCall::GetUserPages => GupCall::GetUserPages,
-                    ast::GupCall::GetUserPagesFast => GupCall::GetUserPagesFast,
-                    ast::GupCall::GetUserPagesFastOnly => GupCall::GetUserPagesFastOnly,
-                    ast::GupCall::PinUserPages => GupCall::PinUserPages,
-                    ast::GupCall::PinUserPagesFast => GupCall::PinUserPagesFast,
-                    ast::GupCall::PinUserPagesFastOnly => GupCall::PinUserPagesFastOnly,
-                },
+                call: gup_call(*call),
                 addr: resolve_addr(addr, mappings)?,
                 pages: *pages,
                 flags,

@@ -73,7 +73,7 @@ pub(crate) fn zero_page_gup_fast(test: &ast::Test) -> Vec<String> {
         .chain(threads)
         .filter(|(_, op)| {
             matches!(op, ast::OpKind::Gup { call, pages: 0, .. }
-                if !matches!(call, ast::GupCall::GetUserPages | ast::GupCall::PinUserPages))
+                if crate::exec::gup_call(*call).is_fast())
         })
         .map(|(thread, op)| {
             format!(

@@ -70,9 +70,14 @@ pub struct GupFastWalk {
 }
 
 impl GupFastWalk {
+    /// Whether this is a walk of zero pages, at its start: its one read happens here.
+    fn at_zero_length_start(&self) -> bool {
+        self.nr_pages == 0 && self.addr == self.start
+    }
+
     /// Whether the walk has reached its end (a walk of zero pages reads once at its start).
     fn finished(&self) -> bool {
-        self.addr >= self.end && !(self.nr_pages == 0 && self.addr == self.start)
+        self.addr >= self.end && !self.at_zero_length_start()
     }
 }
 
@@ -233,13 +238,11 @@ impl<D: Devices> Kernel<D> {
     /// Every level's loop is a do-while that stops when the address reaches the end. A walk
     /// of zero pages (end = start) therefore visits each level once at `start`: a huge leaf
     /// there covers no pages, while gup_pte_range's loop runs on past `start` until an entry
-    /// fails ([`Kernel::gup_fast_read_ptes`]).
+    /// fails ([`Kernel::gup_fast_read_ptes`]). Only called while the walk has not finished
+    /// ([`Kernel::gup_fast_step`]).
     fn gup_fast_read(&mut self, walk: &mut GupFastWalk) -> WalkPhase {
         let addr = walk.addr;
-        let zero_length_start = walk.nr_pages == 0 && addr == walk.start;
-        if walk.finished() {
-            return WalkPhase::Done;
-        }
+        let zero_length_start = walk.at_zero_length_start();
         let pud = self.pt.get(Level::Pud, addr);
         let pud_end = ((addr & Level::Pud.mask()) + Level::Pud.size()).min(walk.end);
         if pud.is_none() {
