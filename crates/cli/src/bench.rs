@@ -110,9 +110,41 @@ fn faster(a: Option<Measured>, b: Option<Measured>) -> Option<Measured> {
     }
 }
 
-/// Runs the benchmark and returns its table.
-pub fn run(quick: bool) -> String {
-    let mut scenarios = vec![("seed race".to_string(), SEED.to_string())];
+/// A scenario named on the command line: the seed race, or a family member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Member {
+    Seed,
+    Family { threads: usize, ops: usize },
+}
+
+/// Parses `seed` or `THREADSxOPS` (`4x8`).
+pub fn parse_member(s: &str) -> Result<Member, String> {
+    if s == "seed" {
+        return Ok(Member::Seed);
+    }
+    let sizes = s
+        .split_once('x')
+        .and_then(|(t, n)| Some((t.parse().ok()?, n.parse().ok()?)));
+    match sizes {
+        Some((threads, ops))
+            if (1..=mmlab_machine::family::MAX_THREADS).contains(&threads) && ops >= 1 =>
+        {
+            Ok(Member::Family { threads, ops })
+        }
+        _ => Err(format!(
+            "expected `seed` or THREADSxOPS with 1 to {} threads and at least one op (`4x8`)",
+            mmlab_machine::family::MAX_THREADS
+        )),
+    }
+}
+
+/// Runs the benchmark and returns its table: every scenario, or only the `members` named.
+pub fn run(quick: bool, members: &[Member]) -> String {
+    let wanted = |m: Member| members.is_empty() || members.contains(&m);
+    let mut scenarios = Vec::new();
+    if wanted(Member::Seed) {
+        scenarios.push(("seed race".to_string(), SEED.to_string()));
+    }
     let sizes: &[(usize, usize)] = if quick {
         &[(2, 2), (2, 4), (3, 3)]
     } else {
@@ -129,7 +161,18 @@ pub fn run(quick: bool) -> String {
             (4, 8),
         ]
     };
-    for &(t, n) in sizes {
+    let sizes = if members.is_empty() {
+        sizes.to_vec()
+    } else {
+        members
+            .iter()
+            .filter_map(|m| match *m {
+                Member::Family { threads, ops } => Some((threads, ops)),
+                Member::Seed => None,
+            })
+            .collect()
+    };
+    for (t, n) in sizes {
         scenarios.push((
             format!("{t} threads x {n} ops"),
             mmlab_machine::family::scenario(t, n),
@@ -243,6 +286,18 @@ mod tests {
                 (second.distinct_states, second.transitions),
                 (first.distinct_states, first.transitions)
             );
+        }
+    }
+
+    #[test]
+    fn members_name_the_seed_or_a_family_size() {
+        assert_eq!(parse_member("seed"), Ok(Member::Seed));
+        assert_eq!(
+            parse_member("4x8"),
+            Ok(Member::Family { threads: 4, ops: 8 })
+        );
+        for bad in ["", "4", "x8", "0x3", "4x0", "99x2", "4x8x1", "seeds"] {
+            assert!(parse_member(bad).is_err(), "{bad}");
         }
     }
 

@@ -45,6 +45,10 @@ enum Command {
         /// A short run (small scenarios, low limits).
         #[arg(long)]
         quick: bool,
+        /// Only these scenarios: `seed`, or `THREADSxOPS` of the family (`4x8`); repeatable.
+        /// One member alone is what a profiler wants.
+        #[arg(long, value_parser = bench::parse_member)]
+        member: Vec<bench::Member>,
     },
     /// Run tests on real Debian kernels under qemu (`mmlab oracle setup`, `mmlab oracle run
     /// KERNEL FILE...`); see docs/oracle.md.
@@ -86,8 +90,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Diff(args) => commands::diff(args),
-        Command::Bench { quick } => {
-            print!("{}", bench::run(quick));
+        Command::Bench { quick, member } => {
+            print!("{}", bench::run(quick, &member));
             0
         }
     };

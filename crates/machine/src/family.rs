@@ -3,6 +3,10 @@
 
 use std::fmt::Write;
 
+/// The most threads a member may have: the registers each thread uses (`r{thread}`, and
+/// `r5`..`r9` for reads) stay apart up to here, and larger members do not finish anyway.
+pub const MAX_THREADS: usize = 5;
+
 /// One thread's operations, cycling through races on a TTM huge PMD and a driver's pages.
 fn thread_ops(thread: usize, ops: usize) -> Vec<String> {
     let r = thread; // each thread uses its own register

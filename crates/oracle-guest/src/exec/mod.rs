@@ -164,7 +164,7 @@ pub fn run(test: &Test) -> i32 {
     out::step("release");
     let held: Vec<String> = ex.holds.keys().cloned().collect();
     for k in held {
-        ex.release(&k);
+        ex.release_at_exit(&k);
     }
     code
 }
