@@ -370,3 +370,98 @@ fn vmwgfx_huge_fault_maps_the_rounded_down_block_into_a_small_vma() {
         );
     }
 }
+
+/// A 1G device pool block in the oracle's guest (stop 18) let the real kernels check PUDs:
+/// devmap PUDs over ZONE_DEVICE memory, PFN_DEV-only PUDs, PUDs over iomem, vmwgfx's PUD over
+/// VRAM. Every file agreed with the model on 5.10, 6.1 and 6.12 as it stood.
+#[test]
+fn huge_puds_over_device_memory() {
+    for kernel in ["5.11", "6.1", "6.12"] {
+        assert_eq!(
+            oracle_file_verdicts("devmem-devmap-pud-gup", kernel),
+            [O, O, O],
+            "{kernel}"
+        );
+        assert_eq!(
+            oracle_file_verdicts("devmem-devmap-pud-longterm-evict", kernel),
+            [O, O, O, O],
+            "{kernel}"
+        );
+        assert_eq!(
+            oracle_file_verdicts("devmem-devmap-pud-mprotect-dontneed", kernel),
+            [O, O, O, O],
+            "{kernel}"
+        );
+    }
+    // PFN_DEV alone: gup-fast takes an ordinary huge PUD until 6.12 makes it special; from
+    // 5.18 the last put of a ZONE_DEVICE page warns (no ->page_free).
+    for (kernel, v) in [
+        ("5.11", [O, N, O, O, O]),
+        ("6.1", [O, N, O, O, N]),
+        ("6.12", [N, O, O, O, O]),
+    ] {
+        assert_eq!(
+            oracle_file_verdicts("devmem-pud-pfn-dev-gup", kernel),
+            v,
+            "{kernel}"
+        );
+    }
+    // Over iomem, before 6.0 gup-fast reaches pud_page() of a pfn with no memmap.
+    for (kernel, v) in [("5.11", [N, N, O]), ("6.1", [O, O, O]), ("6.12", [O, O, O])] {
+        assert_eq!(
+            oracle_file_verdicts("iomem-pud-gup-munmap", kernel),
+            v,
+            "{kernel}"
+        );
+    }
+    for (kernel, v) in [("5.11", [N, N]), ("6.1", [O, O])] {
+        assert_eq!(
+            oracle_file_verdicts("ttm-vram-huge-pud-gup-fast", kernel),
+            v,
+            "{kernel}"
+        );
+    }
+}
+
+/// Seen in a random test (seed 18182): the real 5.10 oopsed in __split_huge_pmd when an
+/// eviction zapped part of vmwgfx's huge PMD over VRAM, and the model saw nothing. Until
+/// 5.18 the split read the flags of pmd_page() (SplitHugePmdNoPageFlags).
+#[test]
+fn splitting_a_vram_huge_pmd_reads_a_wild_struct_page() {
+    for (kernel, v) in [("5.11", [N, N]), ("5.16", [O, O]), ("6.1", [O, O])] {
+        assert_eq!(
+            oracle_file_verdicts("ttm-vram-huge-pmd-split", kernel),
+            v,
+            "{kernel}"
+        );
+    }
+}
+
+/// Found while the oracle learned PUDs: vmwgfx's VRAM manager (vmw_thp_get_node) places a BO
+/// of 1G or more on a 1G boundary (the model placed it on 2M), and ttm_bo_vm_insert_huge
+/// checks the pfn's alignment in VRAM too. A 1G BO placed after a small one still gets a
+/// PUD, and the PUD maps the BO's own pages.
+#[test]
+fn vram_bos_of_1g_are_placed_for_puds() {
+    let src = "mm-litmus t
+kernel 5.11
+setup {
+  ttm small size=4K place=vram
+  ttm big size=1G place=vram huge=pud
+  mmap m0 big shared rw
+}
+P0 {
+  write m0+4K 7
+}
+forbid bad_page
+";
+    let m = machine(src, "5.11");
+    let (steps, end) = replay(&m, &[0]);
+    let pfn = end
+        .kernel
+        .object_pfn(mmlab_mm::ObjId(1), 0)
+        .expect("the BO has VRAM");
+    assert_eq!(pfn.0 % (1 << 18), 0, "1G-aligned: {pfn:?}");
+    let trace = format!("{:?}", steps[0].trace);
+    assert!(trace.contains("vmf_insert_pfn_pud_prot"), "{trace}");
+}

@@ -92,6 +92,13 @@ change_points! {
     /// map such as the model's and the oracle driver's); before, __put_page only dropped the
     /// pgmap reference. The commit is in 5.17-rc4-75 (describe output), so 5.18.
     ZoneDeviceFreePage = (5, 18, Inferred, "27674ef6c73f", "mm: remove the extra ZONE_DEVICE struct page refcount; mm: generalize the pgmap based page_free infrastructure");
+    /// __split_huge_pmd stops looking at the page behind a trans-huge PMD. Before, it took
+    /// pmd_page() and read its flags (PageAnon, to lock an anonymous page; then PageMlocked),
+    /// so splitting a huge PMD over a pfn with no memmap (VRAM) dereferenced a wild struct
+    /// page: the real 5.10 oopses there. Gone in 6.1's source; both patches were merged for
+    /// 5.18 (the first is in the series "mm: COW fixes part 1", the second in the munlock
+    /// rework), which is recalled, not verified against a 5.17 or 5.18 tree.
+    SplitHugePmdNoPageFlags = (5, 18, Inferred, "", "mm/huge_memory: remove stale locking logic from __split_huge_pmd(); mm/munlock: delete page_mlock() and all its works");
     /// PG_anon_exclusive: a write fault reuses an exclusive anonymous page whatever its
     /// refcount (before, only a page_count of 1 was reused, so a write fault copied a pinned
     /// page away from its mapping). Without fork, KSM or swap every anonymous page the model

@@ -49,6 +49,7 @@ static vm_fault_t mmlab_insert_pte(struct mmlab_obj *obj, struct vm_fault *vmf, 
 		 * the host reports the crash, so the model's BUG conditions meet the kernel's. */
 		return vmf_insert_pfn(vma, vmf->address, pfn);
 	case MMLAB_INSERT_PMD:
+	case MMLAB_INSERT_PUD:
 		if (!(f & VM_MIXEDMAP))
 			goto pfn_insert;
 		fallthrough;
@@ -90,41 +91,53 @@ static vm_fault_t mmlab_fault(struct vm_fault *vmf)
 	return ret;
 }
 
-static vm_fault_t mmlab_insert_pmd(struct vm_fault *vmf)
+/* Inserts a PMD (order HPAGE_PMD_ORDER) or a PUD (MMLAB_PUD_ORDER) for an object of that size. */
+static vm_fault_t mmlab_insert_huge(struct vm_fault *vmf, unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
 	struct mmlab_obj *obj = vma->vm_private_data;
-	unsigned long addr = vmf->address & PMD_MASK;
+	unsigned long nr = 1UL << order, size = PAGE_SIZE << order;
+	unsigned long addr = vmf->address & ~(size - 1);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
+	bool pud = order == MMLAB_PUD_ORDER;
 	unsigned long idx;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
 	pfn_t p;
 
-	if (obj->cfg.insert != MMLAB_INSERT_PMD)
-		return VM_FAULT_FALLBACK;
 	if (obj->cfg.ttm) {
 		/*
-		 * vmw_bo_vm_huge_fault + ttm_bo_vm_insert_huge (5.10): writes to a COW mapping
-		 * stay on PTEs; the block is the faulting page's index rounded down to the
-		 * huge size, whatever the vma's own alignment; the insert checks only that
-		 * the PMD's start lies inside the vma, and any failure falls back.
+		 * vmw_bo_vm_huge_fault + ttm_bo_vm_insert_huge (5.10): both sizes for a BO that
+		 * wants PUDs, PMDs only for one that wants PMDs; writes to a COW mapping stay on
+		 * PTEs; the block is the faulting page's index rounded down to the huge size,
+		 * whatever the vma's own alignment; its pfn must be aligned to that size; the
+		 * insert checks only that the entry's start lies inside the vma, and any failure
+		 * falls back.
 		 */
+		if (obj->cfg.insert != (pud ? MMLAB_INSERT_PUD : MMLAB_INSERT_PMD) &&
+		    !(obj->cfg.insert == MMLAB_INSERT_PUD && !pud))
+			return VM_FAULT_FALLBACK;
 		if (write && (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE)
 			return VM_FAULT_FALLBACK;
-		idx = vmf->pgoff & ~((unsigned long)HPAGE_PMD_NR - 1);
+		idx = vmf->pgoff & ~(nr - 1);
 	} else {
-		if (addr < vma->vm_start || addr + PMD_SIZE > vma->vm_end)
+		if (obj->cfg.insert != (pud ? MMLAB_INSERT_PUD : MMLAB_INSERT_PMD))
+			return VM_FAULT_FALLBACK;
+		if (addr < vma->vm_start || addr + size > vma->vm_end)
 			return VM_FAULT_FALLBACK;
 		idx = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
 	}
 	mutex_lock(&obj->lock);
-	if (obj->destroyed || idx + HPAGE_PMD_NR > obj->npages || idx % HPAGE_PMD_NR)
+	if (obj->destroyed || idx + nr > obj->npages || idx % nr)
+		goto out;
+	/* vmwgfx's check; the generic driver's blocks are aligned (its own is the same) */
+	if (obj->pfns[idx] % nr)
 		goto out;
 	p = mmlab_pfn_t(obj, obj->pfns[idx]);
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	ret = vmf_insert_pfn_pmd(vmf, p, write);
+	ret = pud ? vmf_insert_pfn_pud(vmf, p, write) : vmf_insert_pfn_pmd(vmf, p, write);
 #else
-	ret = vmf_insert_pfn_pmd_prot(vmf, p, vma->vm_page_prot, write);
+	ret = pud ? vmf_insert_pfn_pud_prot(vmf, p, vma->vm_page_prot, write) :
+		    vmf_insert_pfn_pmd_prot(vmf, p, vma->vm_page_prot, write);
 #endif
 	if (obj->cfg.ttm && ret != VM_FAULT_NOPAGE)
 		ret = VM_FAULT_FALLBACK;
@@ -136,16 +149,18 @@ out:
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 static vm_fault_t mmlab_huge_fault(struct vm_fault *vmf, unsigned int order)
 {
-	if (order != PMD_ORDER)
+	if (order != PMD_ORDER && order != MMLAB_PUD_ORDER)
 		return VM_FAULT_FALLBACK;
-	return mmlab_insert_pmd(vmf);
+	return mmlab_insert_huge(vmf, order);
 }
 #else
 static vm_fault_t mmlab_huge_fault(struct vm_fault *vmf, enum page_entry_size pe_size)
 {
-	if (pe_size != PE_SIZE_PMD)
-		return VM_FAULT_FALLBACK;
-	return mmlab_insert_pmd(vmf);
+	if (pe_size == PE_SIZE_PMD)
+		return mmlab_insert_huge(vmf, HPAGE_PMD_ORDER);
+	if (pe_size == PE_SIZE_PUD)
+		return mmlab_insert_huge(vmf, MMLAB_PUD_ORDER);
+	return VM_FAULT_FALLBACK;
 }
 #endif
 

@@ -88,6 +88,21 @@ struct mmlab_obj {
 	struct mmlab_slot slots[MMLAB_SLOTS];
 };
 
+/* A PUD's order: 1G blocks, which only the device pools can give. */
+#define MMLAB_PUD_ORDER (PUD_SHIFT - PAGE_SHIFT)
+
+/*
+ * The order of the blocks backing `obj` in `memory`: the object's own, except that RAM gives
+ * a PUD object order-9 compound blocks (the page allocator has no 1G blocks), as the model's
+ * generic driver does.
+ */
+static inline unsigned int mmlab_block_order(const struct mmlab_obj *obj, u32 memory)
+{
+	if (memory == MMLAB_MEMORY_RAM && obj->order > HPAGE_PMD_ORDER)
+		return HPAGE_PMD_ORDER;
+	return obj->order;
+}
+
 /* Device memory pools, indexed by enum mmlab_memory ([RAM] unused). */
 extern struct mmlab_pool mmlab_pools[3];
 

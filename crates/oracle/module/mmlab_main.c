@@ -38,15 +38,20 @@ static long mmlab_create(struct mmlab_obj *obj, struct mmlab_create __user *uarg
 	if (cfg.memory == MMLAB_MEMORY_IOMEM &&
 	    (cfg.insert == MMLAB_INSERT_PAGE || cfg.insert == MMLAB_INSERT_FAULT_PAGE))
 		return -EOPNOTSUPP; /* needs struct pages */
-	if (cfg.insert > MMLAB_INSERT_PMD)
-		return -EOPNOTSUPP; /* PUD needs 1G blocks: not in a 512M guest */
-	obj->order = cfg.insert == MMLAB_INSERT_PMD ? HPAGE_PMD_ORDER : 0;
+	if (cfg.insert > MMLAB_INSERT_PUD)
+		return -EINVAL;
+	if (cfg.insert == MMLAB_INSERT_PUD && cfg.memory == MMLAB_MEMORY_RAM)
+		return -EOPNOTSUPP; /* a 1G block of RAM: not in a 512M guest */
+	obj->order = cfg.insert == MMLAB_INSERT_PUD ? MMLAB_PUD_ORDER :
+		     cfg.insert == MMLAB_INSERT_PMD ? HPAGE_PMD_ORDER : 0;
 	block_bytes = PAGE_SIZE << obj->order;
-	if (!cfg.size || cfg.size % block_bytes || cfg.size > (64UL << 20))
+	if (!cfg.size || cfg.size % block_bytes ||
+	    cfg.size > (cfg.insert == MMLAB_INSERT_PUD ? (1UL << 30) : (64UL << 20)))
 		return -EINVAL;
 	obj->cfg = cfg;
 	obj->npages = cfg.size >> PAGE_SHIFT;
-	obj->nblocks = cfg.size / block_bytes;
+	/* room for the most blocks any backing takes (RAM caps the order, mmlab_block_order) */
+	obj->nblocks = obj->npages >> mmlab_block_order(obj, MMLAB_MEMORY_RAM);
 	err = mmlab_alloc_backing(obj, cfg.memory, &obj->pfns, &obj->pages, &obj->blocks);
 	if (err)
 		return err;

@@ -98,28 +98,33 @@ void *mmlab_backing_vaddr(u32 memory, unsigned long pfn)
 	return pool->vaddr + ((pfn - pool->base_pfn) << PAGE_SHIFT);
 }
 
-/* Allocates obj->nblocks blocks of obj->order from `memory`; fills pfns[] and pages[]. */
+/*
+ * Allocates the blocks of `obj` in `memory` (mmlab_block_order); fills pfns[] and pages[].
+ * The array has obj->nblocks entries; those a backing of larger blocks leaves unused stay
+ * zero, which mmlab_free_blocks skips.
+ */
 static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, u32 memory,
 					      unsigned long *pfns, struct page **pages)
 {
 	struct mmlab_block *blocks;
 	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
-	unsigned long i, j;
+	unsigned int order = mmlab_block_order(obj, memory);
+	unsigned long i, j, nblocks = obj->npages >> order;
 
-	if (obj->order && !obj->cfg.ttm)
+	if (order && !obj->cfg.ttm)
 		gfp |= __GFP_COMP;
 	blocks = kvcalloc(obj->nblocks, sizeof(*blocks), GFP_KERNEL);
 	if (!blocks)
 		return NULL;
-	for (i = 0; i < obj->nblocks; i++) {
+	for (i = 0; i < nblocks; i++) {
 		unsigned long pfn;
 
 		if (memory == MMLAB_MEMORY_RAM) {
 			u32 caching = obj->cfg.ttm ? obj->cfg.caching : 0;
-			struct page *page = caching ? mmlab_ttm_pool_take(obj->order, caching) : NULL;
+			struct page *page = caching ? mmlab_ttm_pool_take(order, caching) : NULL;
 
 			if (!page)
-				page = alloc_pages(gfp, obj->order);
+				page = alloc_pages(gfp, order);
 			if (!page)
 				goto fail;
 			blocks[i].page = page;
@@ -127,19 +132,19 @@ static struct mmlab_block *mmlab_alloc_blocks(struct mmlab_obj *obj, u32 memory,
 			pfn = page_to_pfn(page);
 		} else {
 			struct mmlab_pool *pool = &mmlab_pools[memory];
-			long idx = mmlab_pool_alloc(pool, obj->order);
+			long idx = mmlab_pool_alloc(pool, order);
 
 			if (idx < 0)
 				goto fail;
 			pfn = pool->base_pfn + idx;
-			memset(pool->vaddr + (idx << PAGE_SHIFT), 0, PAGE_SIZE << obj->order);
+			memset(pool->vaddr + (idx << PAGE_SHIFT), 0, PAGE_SIZE << order);
 		}
 		blocks[i].pfn = pfn;
-		blocks[i].order = obj->order;
+		blocks[i].order = order;
 		blocks[i].memory = memory;
-		for (j = 0; j < (1UL << obj->order); j++) {
-			pfns[(i << obj->order) + j] = pfn + j;
-			pages[(i << obj->order) + j] =
+		for (j = 0; j < (1UL << order); j++) {
+			pfns[(i << order) + j] = pfn + j;
+			pages[(i << order) + j] =
 				memory == MMLAB_MEMORY_IOMEM ? NULL : pfn_to_page(pfn + j);
 		}
 	}

@@ -2,8 +2,11 @@
 /* Held pages: GUP calls into slots, device access through them, page state readout. */
 #include "mmlab_internal.h"
 
-/* pages[] entries for a GUP of zero pages: more than the devmem pool has (8192). */
-#define MMLAB_ZERO_GUP_ROOM 65536
+/*
+ * pages[] entries for a GUP of zero pages: more than the devmem pool has (half of the 4G
+ * ivshmem BAR: 524288), which a device path can run through, and more than the guest's RAM.
+ */
+#define MMLAB_ZERO_GUP_ROOM (1UL << 20)
 
 /* ---- held pages ---- */
 

@@ -16,7 +16,7 @@ enum mmlab_insert {
 	MMLAB_INSERT_FAULT_PAGE = 3, /* ->fault returns a refcounted page */
 	MMLAB_INSERT_REMAP = 4,      /* mmap: remap_pfn_range */
 	MMLAB_INSERT_PMD = 5,        /* ->huge_fault: vmf_insert_pfn_pmd(_prot), PTE fallback */
-	MMLAB_INSERT_PUD = 6,        /* not supported in a 512 MB guest */
+	MMLAB_INSERT_PUD = 6,        /* ->huge_fault: vmf_insert_pfn_pud(_prot) over 1G device memory, PMD/PTE fallback */
 };
 
 /* vma flags the driver sets at mmap */

@@ -71,7 +71,7 @@ pub fn boot(
         ])
         .args(["-nographic", "-no-reboot"])
         // Device memory for memory=iomem|devmem: an ivshmem BAR the guest has no struct pages for.
-        .args(["-object", "memory-backend-ram,id=mmlabdev,size=64M"])
+        .args(["-object", "memory-backend-ram,id=mmlabdev,size=4G"])
         .args(["-device", "ivshmem-plain,memdev=mmlabdev"])
         .arg("-kernel")
         .arg(kernel)

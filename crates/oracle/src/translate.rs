@@ -14,6 +14,9 @@ use crate::kernel::OracleKernel;
 use crate::schedule::Schedule;
 
 const HUGE_PMD: u64 = 2 << 20;
+const HUGE_PUD: u64 = 1 << 30;
+/// The largest object the module makes of 4K or 2M blocks (a PUD object is one 1G block).
+const SMALL_BLOCKS_MAX: u64 = 64 << 20;
 
 /// Why a test cannot run on a real kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,8 +50,35 @@ pub fn translate(
     Ok(GuestTest {
         name: test.name.node.clone(),
         body,
-        timeout_ms,
+        timeout_ms: step_timeout(test, timeout_ms),
     })
+}
+
+/// Steps that clear, copy or scan a 1G object take seconds under TCG (creating one clears
+/// it; the guest reads every page's value after the test): such a test's watchdog waits
+/// [`HUGE_OBJECT_TIMEOUT_MS`] per step, so that only a real hang trips it.
+fn step_timeout(test: &lit::Test, timeout_ms: u64) -> u64 {
+    let huge = test.setup.iter().any(|stmt| match &stmt.kind {
+        lit::SetupKind::Object(o) => object_size(o).is_some_and(|size| size >= HUGE_PUD),
+        _ => false,
+    });
+    if huge {
+        timeout_ms.max(HUGE_OBJECT_TIMEOUT_MS)
+    } else {
+        timeout_ms
+    }
+}
+
+/// A step's watchdog in tests with an object of 1G or more.
+pub const HUGE_OBJECT_TIMEOUT_MS: u64 = 30_000;
+
+fn object_size(o: &lit::Object) -> Option<u64> {
+    match &o.kind {
+        ObjectKind::Anon { size } | ObjectKind::Memfd { size } => Some(*size),
+        ObjectKind::Ttm(t) => Some(t.size),
+        ObjectKind::Driver(d) => Some(d.size),
+        ObjectKind::DmaBuf(_) => None,
+    }
 }
 
 fn unsupported<T>(why: impl Into<String>) -> Result<T, Unsupported> {
@@ -98,6 +128,9 @@ fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsuppo
         // 5.10: ttm_bo_mmap's VM_MIXEDMAP|VM_IO|DONTEXPAND|DONTDUMP, vmf_insert_mixed(PFN_DEV)
         // PTEs; vmwgfx-style huge PMDs over non-compound order-9 pool blocks.
         OracleKernel::V5_10 => {
+            if t.huge != HugeLevel::Pud && t.size > SMALL_BLOCKS_MAX {
+                return unsupported(format!("ttm {name}: an object of 4K or 2M blocks above 64M"));
+            }
             let insert = match t.huge {
                 HugeLevel::None => "mixed",
                 HugeLevel::Pmd => {
@@ -106,13 +139,26 @@ fn ttm(name: &str, t: &lit::Ttm, kernel: OracleKernel) -> Result<String, Unsuppo
                     }
                     "pmd"
                 }
-                HugeLevel::Pud => return unsupported(format!("ttm {name} huge=pud: 1G blocks do not fit a 512M guest")),
+                // The iomem pool has 1G blocks; RAM has none (a 512M guest).
+                HugeLevel::Pud if t.place == Placement::System => {
+                    return unsupported(format!("ttm {name} place=system huge=pud: a 1G block of RAM does not fit a 512M guest"))
+                }
+                HugeLevel::Pud => {
+                    if t.size != HUGE_PUD {
+                        return unsupported(format!("ttm {name} huge=pud: the guest's VRAM takes one 1G object, size=1G"));
+                    }
+                    "pud"
+                }
             };
             Ok(format!(
                 "op S object {name} driver size={} insert={insert} vm=mixedmap+io+dontexpand+dontdump pfn={pfn} memory={memory} ttm=1 caching={caching}\n",
                 t.size
             ))
         }
+        // The module's objects of 4K blocks stop at 64M.
+        OracleKernel::V6_1 | OracleKernel::V6_12 if t.size > SMALL_BLOCKS_MAX => unsupported(
+            format!("ttm {name}: an object of 4K blocks above 64M (TTM maps PTEs at this kernel)"),
+        ),
         // Since 5.14/5.16: VM_PFNMAP|VM_IO|DONTEXPAND|DONTDUMP, COW refused, vmf_insert_pfn PTEs,
         // and no huge insertion code left (huge= changes nothing at these kernels).
         OracleKernel::V6_1 | OracleKernel::V6_12 => Ok(format!(
@@ -137,9 +183,19 @@ fn driver(name: &str, d: &lit::Driver) -> Result<String, Unsupported> {
     }
     let insert = d.insert.keyword();
     match d.insert {
-        InsertMethod::Pud => {
+        InsertMethod::Pud if d.memory == MemoryKind::Ram => {
             return unsupported(format!(
-                "driver {name} insert=pud: 1G blocks do not fit a 512M guest"
+                "driver {name} insert=pud: a 1G block of RAM does not fit a 512M guest"
+            ))
+        }
+        InsertMethod::Pud if d.size != HUGE_PUD => {
+            return unsupported(format!(
+                "driver {name} insert=pud: the guest's device pools take one 1G object, size=1G"
+            ))
+        }
+        _ if d.insert != InsertMethod::Pud && d.size > SMALL_BLOCKS_MAX => {
+            return unsupported(format!(
+                "driver {name}: an object of 4K or 2M blocks above 64M"
             ))
         }
         InsertMethod::Pmd if d.size % HUGE_PMD != 0 => {

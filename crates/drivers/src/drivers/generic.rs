@@ -63,6 +63,16 @@ impl GenericDevice {
         }
     }
 
+    /// Where device memory for the object starts: on a boundary of its huge size (a PUD
+    /// driver's 1G), else of 2M, as a driver that maps it with huge entries must place it
+    /// (the oracle's module takes 1G blocks from its pools).
+    fn device_alignment(&self) -> u64 {
+        match self.insert {
+            Insert::Pud => Level::Pud.pages(),
+            _ => Level::Pmd.pages(),
+        }
+    }
+
     /// Allocates the device memory; huge-inserting drivers use order-9 compound pages.
     pub fn create(k: &mut Model, dev: GenericDevice) -> Option<ObjId> {
         k.call("generic_driver_probe", |k| {
@@ -103,7 +113,7 @@ impl GenericDevice {
                 }
             }
             Memory::Iomem => {
-                let pfn = k.devices.alloc_vram(self.pages, Level::Pmd.pages());
+                let pfn = k.devices.alloc_vram(self.pages, self.device_alignment());
                 k.mem
                     .update(pfn, self.pages, |f| f.owner = Owner::Object(obj));
                 if let Some(b) = k.object_mut(obj) {
@@ -111,8 +121,14 @@ impl GenericDevice {
                 }
             }
             Memory::Devmem => {
-                let used: u64 = k.pgmaps.iter().map(|m| m.pages.div_ceil(512) * 512).sum();
-                let pfn = DEVMEM_START.offset(used);
+                let align = self.device_alignment();
+                let end = k
+                    .pgmaps
+                    .iter()
+                    .map(|m| m.start.0 + m.pages)
+                    .max()
+                    .unwrap_or(DEVMEM_START.0);
+                let pfn = Pfn(end.div_ceil(align) * align);
                 k.memremap_pages(pfn, self.pages);
                 k.mem
                     .update(pfn, self.pages, |f| f.owner = Owner::Object(obj));

@@ -155,6 +155,19 @@ impl<D: Devices> Kernel<D> {
             if !entry.leaf() {
                 return;
             }
+            // A trans-huge PMD (huge, not devmap) had its page's flags read first, whatever
+            // the vma: with no memmap behind the pfn, that is a wild pointer and an oops.
+            let trans_huge = level == Level::Pmd && entry.trans_huge();
+            if trans_huge
+                && !k.has(ChangePoint::SplitHugePmdNoPageFlags)
+                && !PhysMem::pfn_valid(entry.pfn())
+            {
+                let pfn = entry.pfn();
+                k.wild_struct_page(|| {
+                    format!("PageAnon(pmd_page()) on pfn {pfn}, which has no struct page")
+                });
+                return;
+            }
             let vma = k.vmas[vi].clone();
             k.pt.set(level, addr, Entry::NONE);
             if k.vma_is_special_huge(&vma) || vma.is_anonymous() {
@@ -250,5 +263,68 @@ impl<D: Devices> Kernel<D> {
             k.note(|| format!("subpage pfn {pfn} of huge entry {entry}"));
             Followed::Huge(pfn, level)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Event;
+    use crate::include::linux::mm_types::{MappingId, ObjId, VmOps, VmaBacking};
+    use crate::kernel::NoDevices;
+    use crate::mm::page_alloc::IOMEM_START;
+    use crate::version::{KernelConfig, Release};
+
+    const ADDR: u64 = 0x7f00_0000_0000;
+
+    /// Splits a trans-huge PMD (huge, neither devmap nor special) over iomem, as zapping
+    /// part of it does, in a special-huge device vma at `release`.
+    fn split_iomem_pmd(release: Release) -> Kernel<NoDevices> {
+        let mut k = Kernel::<NoDevices>::new(KernelConfig::mainline(release));
+        k.vmas.push(Vma {
+            start: ADDR,
+            end: ADDR + Level::Pmd.size(),
+            flags: VmFlags::READ | VmFlags::WRITE | VmFlags::SHARED | VmFlags::MIXEDMAP,
+            pgoff: 0,
+            backing: VmaBacking::Device,
+            mapping: Some(MappingId(0)),
+            ops: VmOps::default(),
+            object: ObjId(0),
+            dax: false,
+        });
+        let entry = Entry::new(IOMEM_START, F::PRESENT | F::PSE | F::RW);
+        assert!(k.pt.pmd_alloc(ADDR));
+        k.pt.set(Level::Pmd, ADDR, entry);
+        k.split_huge(0, Level::Pmd, ADDR + PAGE_SIZE);
+        k
+    }
+
+    fn bad_page(k: &Kernel<NoDevices>) -> bool {
+        k.events.events().any(|e| e == Event::BadPage)
+    }
+
+    #[test]
+    fn splitting_a_pmd_over_iomem_reads_a_wild_struct_page_until_5_18() {
+        let at = ChangePoint::SplitHugePmdNoPageFlags.release();
+        let before = split_iomem_pmd(Release::new(5, 17));
+        assert!(bad_page(&before) && before.oopsed);
+        assert!(
+            before.pt.get(Level::Pmd, ADDR).leaf(),
+            "the oops came first"
+        );
+        let after = split_iomem_pmd(at);
+        assert!(!bad_page(&after) && !after.oopsed);
+        assert!(
+            after.pt.get(Level::Pmd, ADDR).is_none(),
+            "cleared; it refaults"
+        );
+        // A devmap PMD was never trans-huge: no page was looked at.
+        let mut devmap = Kernel::<NoDevices>::new(KernelConfig::mainline(Release::new(5, 17)));
+        devmap.vmas.push(after.vmas[0].clone());
+        let entry = Entry::new(IOMEM_START, F::PRESENT | F::PSE | F::DEVMAP);
+        assert!(devmap.pt.pmd_alloc(ADDR));
+        devmap.pt.set(Level::Pmd, ADDR, entry);
+        devmap.split_huge(0, Level::Pmd, ADDR);
+        assert!(!bad_page(&devmap));
     }
 }

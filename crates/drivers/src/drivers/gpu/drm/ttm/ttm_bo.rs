@@ -64,11 +64,15 @@ fn populate(k: &mut Model, obj: ObjId, bo: &TtmBo, place: Placement) -> bool {
     match place {
         Placement::System => ttm_pool_alloc(k, obj, bo.pages, bo.pooled()),
         Placement::Vram => {
-            let align = if bo.pages >= Level::Pmd.pages() {
-                Level::Pmd.pages()
-            } else {
-                1
-            };
+            // vmwgfx's VRAM range manager (vmw_thp_get_node) places a BO of at least 1G on a
+            // 1G boundary, else one of at least 2M on a 2M boundary, so that huge entries can
+            // map it. (Its fallback to any free range never runs: the model's VRAM does not
+            // fill up.)
+            let align = [Level::Pud, Level::Pmd]
+                .into_iter()
+                .map(Level::pages)
+                .find(|&size| bo.pages >= size)
+                .unwrap_or(1);
             let pfn = k.devices.alloc_vram(bo.pages, align);
             k.mem
                 .update(pfn, bo.pages, |f| f.owner = Owner::Object(obj));

@@ -112,10 +112,12 @@ impl TtmBo {
                 let Some(pfn) = k.object_pfn(obj, first) else {
                     return VmFault::FALLBACK;
                 };
+                // The pfn must be aligned to the huge size, in VRAM as in system memory.
+                if pfn.0 % size != 0 {
+                    k.note(|| format!("pfn {pfn} not aligned to the huge size: fallback"));
+                    return VmFault::FALLBACK;
+                }
                 if self.place == Placement::System {
-                    if pfn.0 % size != 0 {
-                        return VmFault::FALLBACK;
-                    }
                     let contiguous = k
                         .object(obj)
                         .is_some_and(|b| b.backed_contiguously(first, pfn, size));
