@@ -328,6 +328,16 @@ fn operation(test: &lit::Test, thread: &str, op: &OpKind) -> Result<String, Unsu
             let ttm = test
                 .object(&object.node)
                 .is_some_and(|o| matches!(o.kind, ObjectKind::Ttm(_)));
+            let huge = test
+                .object(&object.node)
+                .and_then(object_size)
+                .is_some_and(|size| size >= HUGE_PUD);
+            if huge && (*to == Some(Placement::System) || (ttm && to.is_none())) {
+                return unsupported(format!(
+                    "evict {} to system memory: 1G of RAM does not fit a 512M guest",
+                    object.node
+                ));
+            }
             let target = match to {
                 Some(Placement::System) => "system",
                 Some(Placement::Vram) => "vram",
@@ -410,5 +420,47 @@ mod tests {
                 g.body
             );
         }
+    }
+
+    /// 1G objects: PUDs over the device pools run, with a long step watchdog; RAM of that
+    /// size (an object or an eviction's target) and 1G objects of small blocks do not.
+    #[test]
+    fn objects_of_1g() {
+        let pud = TTM
+            .replace(
+                "ttm bo0 size=2M place=system huge=pmd",
+                "driver bo0 size=1G insert=pud memory=devmem pfn=dev+map dax",
+            )
+            .replace("evict bo0 to=system", "evict bo0 to=vram");
+        let run = |src: &str, kernel| {
+            let test = mmlab_litmus::parse(src).unwrap();
+            translate(&test, &Schedule::sequential(&test), kernel, 400)
+        };
+        let g = run(&pud, OracleKernel::V6_12).unwrap();
+        assert!(g.body.contains("insert=pud"), "{}", g.body);
+        assert_eq!(g.timeout_ms, HUGE_OBJECT_TIMEOUT_MS);
+        assert_eq!(run(TTM, OracleKernel::V6_12).unwrap().timeout_ms, 400);
+        let to_ram = pud.replace("evict bo0 to=vram", "evict bo0 to=system");
+        assert!(run(&to_ram, OracleKernel::V6_12).is_err());
+        assert!(run(
+            &pud.replace("memory=devmem", "memory=ram"),
+            OracleKernel::V6_1
+        )
+        .is_err());
+        let vram_bo = TTM
+            .replace(
+                "size=2M place=system huge=pmd",
+                "size=1G place=vram huge=pud",
+            )
+            .replace("evict bo0 to=system", "evict bo0 to=vram");
+        assert!(run(&vram_bo, OracleKernel::V5_10)
+            .unwrap()
+            .body
+            .contains("insert=pud"));
+        assert!(
+            run(&vram_bo, OracleKernel::V6_1).is_err(),
+            "4K blocks above 64M"
+        );
+        assert!(run(&vram_bo.replace("to=vram", ""), OracleKernel::V5_10).is_err());
     }
 }
