@@ -129,7 +129,8 @@ static vm_fault_t mmlab_insert_huge(struct vm_fault *vmf, unsigned int order)
 	mutex_lock(&obj->lock);
 	if (obj->destroyed || idx + nr > obj->npages || idx % nr)
 		goto out;
-	/* vmwgfx's check; the generic driver's blocks are aligned (its own is the same) */
+	/* The pfn must be aligned to the huge size: vmwgfx checks it; the generic driver's
+	 * blocks always are. */
 	if (obj->pfns[idx] % nr)
 		goto out;
 	p = mmlab_pfn_t(obj, obj->pfns[idx]);
