@@ -100,28 +100,27 @@ static vm_fault_t mmlab_insert_huge(struct vm_fault *vmf, unsigned int order)
 	unsigned long addr = vmf->address & ~(size - 1);
 	bool write = vmf->flags & FAULT_FLAG_WRITE;
 	bool pud = order == MMLAB_PUD_ORDER;
+	u32 level_insert = pud ? MMLAB_INSERT_PUD : MMLAB_INSERT_PMD;
 	unsigned long idx;
 	vm_fault_t ret = VM_FAULT_FALLBACK;
 	pfn_t p;
 
+	/* An object takes faults of its own size; a TTM BO that wants PUDs takes PMDs too. */
+	if (obj->cfg.insert != level_insert &&
+	    !(obj->cfg.ttm && obj->cfg.insert == MMLAB_INSERT_PUD))
+		return VM_FAULT_FALLBACK;
 	if (obj->cfg.ttm) {
 		/*
-		 * vmw_bo_vm_huge_fault + ttm_bo_vm_insert_huge (5.10): both sizes for a BO that
-		 * wants PUDs, PMDs only for one that wants PMDs; writes to a COW mapping stay on
-		 * PTEs; the block is the faulting page's index rounded down to the huge size,
-		 * whatever the vma's own alignment; its pfn must be aligned to that size; the
-		 * insert checks only that the entry's start lies inside the vma, and any failure
-		 * falls back.
+		 * vmw_bo_vm_huge_fault + ttm_bo_vm_insert_huge (5.10): writes to a COW mapping
+		 * stay on PTEs; the block is the faulting page's index rounded down to the huge
+		 * size, whatever the vma's own alignment; its pfn must be aligned to that size;
+		 * the insert checks only that the entry's start lies inside the vma, and any
+		 * failure falls back.
 		 */
-		if (obj->cfg.insert != (pud ? MMLAB_INSERT_PUD : MMLAB_INSERT_PMD) &&
-		    !(obj->cfg.insert == MMLAB_INSERT_PUD && !pud))
-			return VM_FAULT_FALLBACK;
 		if (write && (vma->vm_flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE)
 			return VM_FAULT_FALLBACK;
 		idx = vmf->pgoff & ~(nr - 1);
 	} else {
-		if (obj->cfg.insert != (pud ? MMLAB_INSERT_PUD : MMLAB_INSERT_PMD))
-			return VM_FAULT_FALLBACK;
 		if (addr < vma->vm_start || addr + size > vma->vm_end)
 			return VM_FAULT_FALLBACK;
 		idx = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);

@@ -59,7 +59,7 @@ pub fn translate(
 /// [`HUGE_OBJECT_TIMEOUT_MS`] per step, so that only a real hang trips it.
 fn step_timeout(test: &lit::Test, timeout_ms: u64) -> u64 {
     let huge = test.setup.iter().any(|stmt| match &stmt.kind {
-        lit::SetupKind::Object(o) => object_size(o).is_some_and(|size| size >= HUGE_PUD),
+        lit::SetupKind::Object(o) => o.kind.own_size().is_some_and(|size| size >= HUGE_PUD),
         _ => false,
     });
     if huge {
@@ -74,15 +74,6 @@ fn step_timeout(test: &lit::Test, timeout_ms: u64) -> u64 {
 /// `BootConfig::idle_timeout`), which would otherwise take a GUP that retries forever for a
 /// wedged guest.
 pub const HUGE_OBJECT_TIMEOUT_MS: u64 = 15_000;
-
-fn object_size(o: &lit::Object) -> Option<u64> {
-    match &o.kind {
-        ObjectKind::Anon { size } | ObjectKind::Memfd { size } => Some(*size),
-        ObjectKind::Ttm(t) => Some(t.size),
-        ObjectKind::Driver(d) => Some(d.size),
-        ObjectKind::DmaBuf(_) => None,
-    }
-}
 
 fn unsupported<T>(why: impl Into<String>) -> Result<T, Unsupported> {
     Err(Unsupported(why.into()))
@@ -332,8 +323,7 @@ fn operation(test: &lit::Test, thread: &str, op: &OpKind) -> Result<String, Unsu
                 .object(&object.node)
                 .is_some_and(|o| matches!(o.kind, ObjectKind::Ttm(_)));
             let huge = test
-                .object(&object.node)
-                .and_then(object_size)
+                .object_size(&object.node)
                 .is_some_and(|size| size >= HUGE_PUD);
             if huge && (*to == Some(Placement::System) || (ttm && to.is_none())) {
                 return unsupported(format!(
