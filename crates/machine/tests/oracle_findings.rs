@@ -465,3 +465,20 @@ forbid bad_page
     let trace = format!("{:?}", steps[0].trace);
     assert!(trace.contains("vmf_insert_pfn_pud_prot"), "{trace}");
 }
+
+/// Seen in random test 20127: a GUP range running past the end of its 4K vma into the
+/// object's other mapping. Both pages are the object's (gup-fast walks page tables; the slow
+/// path looks each address's vma up), so a device write through them reaches it. The
+/// oracle's guest had assumed the held pages continue the first vma's object pages and
+/// reported a lost write; it now follows each page's mapping. From 6.9 gup-fast-only takes
+/// nothing here (driver pages have no `->mapping`), so the second write never happens.
+#[test]
+fn a_gup_range_crossing_into_another_vma_holds_that_vmas_pages() {
+    for (kernel, last_write) in [("5.11", O), ("6.1", O), ("6.6", O), ("6.9", N), ("6.12", N)] {
+        assert_eq!(
+            oracle_file_verdicts("gup-fast-across-vmas", kernel),
+            [O, N, O, last_write],
+            "{kernel}"
+        );
+    }
+}

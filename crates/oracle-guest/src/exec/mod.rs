@@ -54,7 +54,8 @@ struct Mapping {
     mapped: bool,
 }
 
-/// Where held pages came from: the object page the first one belonged to when taken.
+/// Where a run of held pages came from: the object page the first one belonged to when
+/// taken.
 #[derive(Clone)]
 struct Owner {
     object: String,
@@ -63,16 +64,32 @@ struct Owner {
     generation: u64,
 }
 
+/// Where each held page came from, as runs: (index of the run's first held page, its owner).
+/// A range can run past the end of the mapping it starts in (gup-fast walks page tables, not
+/// vmas), into the next mapping or into none (`None`).
+#[derive(Clone, Default)]
+struct Owners(Vec<(u64, Option<Owner>)>);
+
+impl Owners {
+    /// The object and object page held page `i` belonged to when taken, with the object's
+    /// generation then.
+    fn page(&self, i: u64) -> Option<(&str, u64, u64)> {
+        let (start, owner) = self.0.iter().rev().find(|(start, _)| *start <= i)?;
+        let o = owner.as_ref()?;
+        Some((&o.object, o.first_page + (i - start), o.generation))
+    }
+}
+
 enum Hold {
     Slot {
         slot: u32,
         pages: u64,
-        owner: Option<Owner>,
+        owners: Owners,
     },
     Pipe {
         rd: i32,
         wr: i32,
-        owner: Option<Owner>,
+        owners: Owners,
     },
     Uring {
         fd: i32,
@@ -99,6 +116,23 @@ struct Exec {
     reuse_reported: HashSet<String>,
 }
 
+impl Exec {
+    /// Nothing made yet, driving the module through `ctl`.
+    fn new(ctl: i32) -> Self {
+        Exec {
+            ctl,
+            ram: None,
+            objects: BTreeMap::new(),
+            maps: BTreeMap::new(),
+            holds: BTreeMap::new(),
+            dead: HashSet::new(),
+            next_slot: 0,
+            freed_reported: HashSet::new(),
+            reuse_reported: HashSet::new(),
+        }
+    }
+}
+
 /// Runs a test in this (child) process; returns the exit code.
 pub fn run(test: &Test) -> i32 {
     let ctl = open("/dev/mmlab", libc::O_RDWR);
@@ -106,17 +140,7 @@ pub fn run(test: &Test) -> i32 {
         out::line(&format!("error cannot open /dev/mmlab: {}", neg_errno()));
         return EXIT_ERROR;
     }
-    let mut ex = Exec {
-        ctl,
-        ram: None,
-        objects: BTreeMap::new(),
-        maps: BTreeMap::new(),
-        holds: BTreeMap::new(),
-        dead: HashSet::new(),
-        next_slot: 0,
-        freed_reported: HashSet::new(),
-        reuse_reported: HashSet::new(),
-    };
+    let mut ex = Exec::new(ctl);
     let mut code = EXIT_OK;
     for (step, op) in test.ops.iter().enumerate() {
         out::step(&step.to_string());
@@ -312,13 +336,78 @@ impl Exec {
         Ok(self.mapping(&a.map)?.addr + a.offset)
     }
 
-    fn owner(&self, a: &Addr) -> Option<Owner> {
-        let m = self.maps.get(&a.map)?;
-        let backing = self.resolve(&m.object);
-        Some(Owner {
-            object: m.object.clone(),
-            first_page: (m.offset + a.offset) / PAGE,
-            generation: self.objects.get(backing).map_or(0, |o| o.generation),
-        })
+    /// The owners of `pages` pages taken from `a` on: the mapping `a` names, then, past its
+    /// end, whichever mapping holds each address (the model follows each page's frame, which
+    /// is the same for the shared mappings of objects that a test makes).
+    fn owners(&self, a: &Addr, pages: u64) -> Owners {
+        let Some(named) = self.maps.get(&a.map) else {
+            return Owners::default();
+        };
+        let start = named.addr + a.offset;
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i < pages {
+            let addr = start + i * PAGE;
+            let inside = |m: &Mapping| m.addr <= addr && addr < m.addr + m.size;
+            let m = if i == 0 {
+                Some(named)
+            } else {
+                self.maps.values().find(|m| m.mapped && inside(m))
+            };
+            let Some(m) = m else {
+                runs.push((i, None));
+                i += 1;
+                continue;
+            };
+            let backing = self.resolve(&m.object);
+            runs.push((
+                i,
+                Some(Owner {
+                    object: m.object.clone(),
+                    first_page: (m.offset + addr - m.addr) / PAGE,
+                    generation: self.objects.get(backing).map_or(0, |o| o.generation),
+                }),
+            ));
+            // The rest of this mapping (at least this page, even for an address the named
+            // mapping no longer covers).
+            let left = (m.addr + m.size).saturating_sub(addr).div_ceil(PAGE).max(1);
+            i += left;
+        }
+        Owners(runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mapping(addr: u64, size: u64, offset: u64) -> Mapping {
+        Mapping {
+            addr,
+            size,
+            object: "o0".into(),
+            offset,
+            mapped: true,
+        }
+    }
+
+    #[test]
+    fn held_pages_past_the_first_mapping_belong_to_the_next() {
+        let base = 0x7e00_0000_0000;
+        let mut ex = Exec::new(-1);
+        ex.maps.insert("m0".into(), mapping(base, 4 * PAGE, 0));
+        ex.maps
+            .insert("p0".into(), mapping(base - PAGE, PAGE, PAGE));
+        let at = |map: &str, offset| Addr {
+            map: map.into(),
+            offset,
+        };
+        let owners = ex.owners(&at("p0", 0), 3);
+        let pages: Vec<_> = (0..3).map(|i| owners.page(i).map(|p| p.1)).collect();
+        assert_eq!(pages, [Some(1), Some(0), Some(1)]);
+        // Past every mapping: no owner, and no lost write to report there.
+        let owners = ex.owners(&at("m0", 3 * PAGE), 2);
+        assert_eq!(owners.page(0).map(|p| p.1), Some(3));
+        assert!(owners.page(1).is_none());
     }
 }

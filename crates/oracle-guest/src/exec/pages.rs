@@ -1,6 +1,6 @@
 //! Taking pages (GUP calls, syscalls) and using them like a device (dma_write/dma_read).
 
-use super::{key, open, set_reg, Exec, Hold, ObjBacking, Stop, PAGE};
+use super::{key, open, set_reg, Exec, Hold, ObjBacking, Owners, Stop, PAGE};
 use crate::out::{self, neg_errno};
 use crate::script::{Addr, SysCall};
 use crate::uapi;
@@ -63,7 +63,7 @@ impl Exec {
             Hold::Slot {
                 slot,
                 pages: taken,
-                owner: self.owner(a),
+                owners: self.owners(a, taken),
             },
         );
         Ok(())
@@ -170,7 +170,7 @@ impl Exec {
                     Hold::Pipe {
                         rd: fds[0],
                         wr: fds[1],
-                        owner: self.owner(a),
+                        owners: self.owners(a, size.div_ceil(PAGE)),
                     },
                 );
                 ret
@@ -199,27 +199,28 @@ impl Exec {
     pub(super) fn dma_write(&mut self, th: &str, reg: &str, value: u64) -> Result<(), Stop> {
         match self.holds.get(&key(th, reg)) {
             None => Ok(()),
-            Some(Hold::Slot { slot, pages, owner }) => {
-                let (slot, pages, owner) = (*slot, *pages, owner.clone());
+            Some(Hold::Slot {
+                slot,
+                pages,
+                owners,
+            }) => {
+                let (slot, pages, owners) = (*slot, *pages, owners.clone());
                 let d = self.dma(slot, true, value)?;
                 if d.missing > 0 {
                     out::line(&format!("event missing_pages {th}:{reg} {}", d.missing));
                 }
-                if let Some(o) = owner {
-                    let lost: Vec<u64> = (0..pages)
-                        .filter(|i| {
-                            self.object_value(&o.object, o.first_page + i)
-                                .is_some_and(|v| v != value)
-                        })
-                        .collect();
-                    if let Some(first) = lost.first() {
-                        out::line(&format!(
-                            "event lost_write {th}:{reg} {}[{}] pages={}",
-                            o.object,
-                            o.first_page + first,
-                            lost.len()
-                        ));
-                    }
+                let lost: Vec<(&str, u64)> = (0..pages)
+                    .filter_map(|i| owners.page(i))
+                    .filter(|&(object, index, _)| {
+                        self.object_value(object, index).is_some_and(|v| v != value)
+                    })
+                    .map(|(object, index, _)| (object, index))
+                    .collect();
+                if let Some((object, index)) = lost.first() {
+                    out::line(&format!(
+                        "event lost_write {th}:{reg} {object}[{index}] pages={}",
+                        lost.len()
+                    ));
                 }
                 Ok(())
             }
@@ -252,21 +253,25 @@ impl Exec {
     }
 
     pub(super) fn dma_read(&mut self, th: &str, reg: &str, dst: Option<&str>) -> Result<(), Stop> {
-        let (value, owner) = match self.holds.get(&key(th, reg)) {
+        let (value, owners) = match self.holds.get(&key(th, reg)) {
             None => return Ok(()),
-            Some(Hold::Slot { slot, pages, owner }) => {
+            Some(Hold::Slot {
+                slot,
+                pages,
+                owners,
+            }) => {
                 if *pages == 0 {
                     return Ok(());
                 }
-                let owner = owner.clone();
+                let owners = owners.clone();
                 let d = self.dma(*slot, false, 0)?;
                 if d.pages == 0 {
                     return Ok(());
                 }
-                (d.value, owner)
+                (d.value, owners)
             }
-            Some(Hold::Pipe { rd, owner, .. }) => match pipe_read(*rd) {
-                Some(v) => (v, owner.clone()),
+            Some(Hold::Pipe { rd, owners, .. }) => match pipe_read(*rd) {
+                Some(v) => (v, owners.clone()),
                 None => return Ok(()),
             },
             Some(Hold::Uring { .. }) => {
@@ -283,12 +288,11 @@ impl Exec {
         if let Some(d) = dst {
             set_reg(th, d, &value.to_string());
         }
-        if let Some(o) = owner {
-            if let Some(current) = self.object_value(&o.object, o.first_page) {
+        if let Some((object, index, _)) = owners.page(0) {
+            if let Some(current) = self.object_value(object, index) {
                 if current != value {
                     out::line(&format!(
-                        "event stale_read {th}:{reg} {}[{}] read={value} object={current}",
-                        o.object, o.first_page
+                        "event stale_read {th}:{reg} {object}[{index}] read={value} object={current}"
                     ));
                 }
             }
@@ -330,7 +334,7 @@ impl Exec {
                         Hold::Slot {
                             slot,
                             pages: 0,
-                            owner: None,
+                            owners: Owners::default(),
                         },
                     );
                 }

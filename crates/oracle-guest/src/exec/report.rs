@@ -80,7 +80,12 @@ impl Exec {
         }
         let mut found = Vec::new();
         for (k, hold) in &self.holds {
-            let Hold::Slot { slot, pages, owner } = hold else {
+            let Hold::Slot {
+                slot,
+                pages,
+                owners,
+            } = hold
+            else {
                 continue;
             };
             if self.reuse_reported.contains(k) {
@@ -93,11 +98,9 @@ impl Exec {
                 let Some((obj, idx)) = backing.get(&s.pfn).filter(|_| s.present == 1) else {
                     continue;
                 };
-                let same = owner.as_ref().is_some_and(|o| {
+                let same = owners.page(i).is_some_and(|(object, index, generation)| {
                     let now = self.objects.get(obj.as_str()).map_or(0, |x| x.generation);
-                    self.resolve(&o.object) == obj
-                        && o.first_page + i == *idx
-                        && o.generation == now
+                    self.resolve(object) == obj && index == *idx && generation == now
                 });
                 if !same {
                     found.push(format!(
