@@ -59,7 +59,7 @@ pub fn mmap(k: &mut Model, obj: ObjId, args: MmapArgs) -> Result<usize, Errno> {
         fault: backing == VmaBacking::Shmem,
         ..VmOps::default()
     };
-    let vi = k.mmap_region(MmapRequest {
+    let request = MmapRequest {
         addr,
         pages: args.pages,
         pgoff: args.pgoff,
@@ -69,16 +69,11 @@ pub fn mmap(k: &mut Model, obj: ObjId, args: MmapArgs) -> Result<usize, Errno> {
         mapping,
         object: real,
         ops,
-    })?;
-    let result = match k.devices.get(obj).cloned() {
+    };
+    k.mmap_region(request, |k, vi| match k.devices.get(obj).cloned() {
         Some(DeviceObject::DmaBuf(d)) => d.dma_buf_mmap(k, vi, |k, vi| driver_mmap(k, real, vi)),
         _ => driver_mmap(k, real, vi),
-    };
-    if let Err(e) = result {
-        k.vmas.remove(vi);
-        return Err(e);
-    }
-    Ok(vi)
+    })
 }
 
 fn driver_mmap(k: &mut Model, obj: ObjId, vi: usize) -> Result<(), Errno> {

@@ -53,9 +53,14 @@ impl<D: Devices> Kernel<D> {
         }
     }
 
-    /// do_mmap / mmap_region: creates the vma; the caller (file ->mmap) adjusts it after.
-    /// Returns the new vma's index.
-    pub fn mmap_region(&mut self, req: MmapRequest) -> Result<usize, Errno> {
+    /// do_mmap / mmap_region: creates the vma and hands it to the file's `->mmap`
+    /// (`call_mmap`), which may set its flags and map pages, or refuse it; a refused vma is
+    /// removed again and the error returned. Returns the new vma's index.
+    pub fn mmap_region(
+        &mut self,
+        req: MmapRequest,
+        file_mmap: impl FnOnce(&mut Self, usize) -> Result<(), Errno>,
+    ) -> Result<usize, Errno> {
         self.call("mmap_region", |k| {
             let end = req
                 .pages
@@ -88,6 +93,11 @@ impl<D: Devices> Kernel<D> {
             let at = k.vmas.partition_point(|v| v.start < req.addr);
             k.vmas.insert(at, vma);
             k.note(|| format!("vma {:#x}..{end:#x} {flags:?}", req.addr));
+            if let Err(e) = file_mmap(k, at) {
+                k.note(|| format!("->mmap refused the vma: {e:?}"));
+                k.vmas.remove(at);
+                return Err(e);
+            }
             Ok(at)
         })
     }
