@@ -296,6 +296,31 @@ fn a_setup_refused_at_some_releases_is_a_row_of_the_table() {
     let _ = std::fs::remove_file(&file);
 }
 
+/// `--kernel all` lists the runs' notes under its table, each once, with its releases:
+/// here `pin_user_pages_fast_only`, gone from 6.3.
+#[test]
+fn the_table_lists_notes_with_their_releases() {
+    let file =
+        std::env::temp_dir().join(format!("mmlab-pin-fast-only-{}.litmus", std::process::id()));
+    std::fs::write(
+        &file,
+        "mm-litmus pin-fast-only\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n  write m0 1\n}\n\
+         P0 {\n  r0 = pin_user_pages_fast_only m0\n}\nforall P0:r0 == 1\n",
+    )
+    .expect("temp file");
+    let path = file.to_str().expect("utf-8 path");
+    let (code, out, err) = mmlab(&["run", path, "--kernel", "all"]);
+    assert_eq!(code, 0, "{err}");
+    let notes: Vec<&str> = out.lines().filter(|l| l.contains("Not modelled")).collect();
+    assert_eq!(notes.len(), 1, "{out}");
+    assert!(
+        notes[0].trim_start().starts_with("Not modelled (6.3, 6.5,"),
+        "{out}"
+    );
+    assert!(notes[0].contains("does not exist from 6.3"), "{out}");
+    let _ = std::fs::remove_file(&file);
+}
+
 /// A 2M anonymous pin: the report says that Linux would use a transparent huge page there,
 /// which the model does not model, and the slow path's 512 page-by-page passes read as one
 /// pass, a count and the last one (`mmlab explain`'s JSON keeps every line).

@@ -165,6 +165,7 @@ impl Machine {
         }
         let mut not_modelled = anon_thp.notes(kernel.thp);
         not_modelled.extend(crate::not_modelled::zero_page_gup_fast(test));
+        not_modelled.extend(crate::not_modelled::removed_gup_calls(test, &cfg));
         let init = State {
             kernel,
             threads: vec![ThreadState::default(); test.threads.len()],

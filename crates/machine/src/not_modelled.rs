@@ -5,7 +5,8 @@
 use crate::build::Mapping;
 use mmlab_litmus as ast;
 use mmlab_mm::arch::x86::pgtable::{PAGE_SIZE, PMD_SIZE};
-use mmlab_mm::ThpMode;
+use mmlab_mm::mm::gup::GupCall;
+use mmlab_mm::{ChangePoint, KernelConfig, ThpMode};
 
 /// The anonymous mappings of a setup, watched for transparent huge pages.
 #[derive(Default)]
@@ -60,17 +61,7 @@ impl AnonThp {
 /// on past the table page, whatever memory follows it, as PTEs. The model stops at the end
 /// of the table (mm/gup/fast.rs).
 pub(crate) fn zero_page_gup_fast(test: &ast::Test) -> Vec<String> {
-    let setup = test.setup.iter().filter_map(|s| match &s.kind {
-        ast::SetupKind::Op(op) => Some(("setup".to_string(), op)),
-        _ => None,
-    });
-    let threads = test.threads.iter().flat_map(|t| {
-        t.ops
-            .iter()
-            .map(move |op| (format!("P{}", t.index), &op.kind))
-    });
-    setup
-        .chain(threads)
+    every_op(test)
         .filter(|(_, op)| {
             matches!(op, ast::OpKind::Gup { call, pages: 0, .. }
                 if crate::exec::gup_call(*call).is_fast())
@@ -84,6 +75,46 @@ pub(crate) fn zero_page_gup_fast(test: &ast::Test) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A note for each call of a GUP entry point the selected release no longer has. A driver
+/// could not call it; the model runs the walk it made, so that one test can be read across
+/// releases.
+pub(crate) fn removed_gup_calls(test: &ast::Test, cfg: &KernelConfig) -> Vec<String> {
+    if !cfg.has(ChangePoint::RemovePinUserPagesFastOnly) {
+        return Vec::new();
+    }
+    let change = ChangePoint::RemovePinUserPagesFastOnly;
+    every_op(test)
+        .filter(|(_, op)| {
+            matches!(op, ast::OpKind::Gup { call, .. }
+                if crate::exec::gup_call(*call) == GupCall::PinUserPagesFastOnly)
+        })
+        .map(|(thread, op)| {
+            format!(
+                "{thread}: `{}`: pin_user_pages_fast_only does not exist from {} (\"{}\"); the \
+                 model runs the gup-fast walk it made (FOLL_PIN | FOLL_FAST_ONLY, no slow path)",
+                ast::format_op(op),
+                change.release(),
+                change.subject()
+            )
+        })
+        .collect()
+}
+
+/// Every operation of the test, setup's first, with the thread that runs it (`setup`,
+/// `P0`…).
+fn every_op(test: &ast::Test) -> impl Iterator<Item = (String, &ast::OpKind)> {
+    let setup = test.setup.iter().filter_map(|s| match &s.kind {
+        ast::SetupKind::Op(op) => Some(("setup".to_string(), op)),
+        _ => None,
+    });
+    let threads = test.threads.iter().flat_map(|t| {
+        t.ops
+            .iter()
+            .map(move |op| (format!("P{}", t.index), &op.kind))
+    });
+    setup.chain(threads)
 }
 
 #[cfg(test)]

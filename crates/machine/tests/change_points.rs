@@ -300,6 +300,24 @@ fn split_huge_pmd_no_page_flags() {
     assert_eq!(verdicts(src, "5.14"), [NO, NO]);
 }
 
+/// pin_user_pages_fast_only is gone: the model still runs its walk, and says so.
+#[test]
+fn remove_pin_user_pages_fast_only() {
+    let src = "mm-litmus t\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n  write m0 1\n}\nP0 {\n  r0 = pin_user_pages_fast_only m0\n}\nforall P0:r0 == 1\n";
+    both_sides(ChangePoint::RemovePinUserPagesFastOnly, src, &[OK], &[OK]);
+    let (b, a) = sides(ChangePoint::RemovePinUserPagesFastOnly);
+    let removed = |kernel: &str| {
+        machine(src, kernel)
+            .not_modelled
+            .iter()
+            .any(|n| n.contains("pin_user_pages_fast_only does not exist"))
+    };
+    assert!(!removed(&b), "still there at {b}");
+    assert!(removed(&a), "gone at {a}");
+    let other = src.replace("pin_user_pages_fast_only", "get_user_pages_fast_only");
+    assert!(machine(&other, &a).not_modelled.is_empty());
+}
+
 #[test]
 fn every_change_point_has_a_test() {
     let tested = [
@@ -315,6 +333,7 @@ fn every_change_point_has_a_test() {
         ChangePoint::MprotectCleanAnonWritable,
         ChangePoint::RemoveInsertProt,
         ChangePoint::GupArgsChecked,
+        ChangePoint::RemovePinUserPagesFastOnly,
         ChangePoint::DontPinZeroPage,
         ChangePoint::LongtermFileBackedCheck,
         ChangePoint::DirectIoPins,

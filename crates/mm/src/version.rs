@@ -125,6 +125,11 @@ change_points! {
     /// get_user_pages_fast_only now refuses FOLL_LONGTERM too (WARN, -EINVAL). Absent from
     /// 6.1's source, present in 6.12's; the commit is in 6.3's GUP series.
     GupArgsChecked = (6, 3, Inferred, "d64e2dbc33a1", "mm/gup: simplify the external interface functions and consolidate invariants");
+    /// pin_user_pages_fast_only is removed (it had no callers left). It is in Debian 6.1's
+    /// source and absent from 6.12's; recalled as the first patch of the series that brought
+    /// GupArgsChecked. The model still runs the gup-fast walk it made (FOLL_PIN with
+    /// FOLL_FAST_ONLY) and says that the function does not exist.
+    RemovePinUserPagesFastOnly = (6, 3, Inferred, "", "mm/gup: remove pin_user_pages_fast_only() (subject recalled, not verified)");
     /// Block direct I/O takes user pages with iov_iter_extract_pages, pinning them (FOLL_PIN)
     /// instead of taking references.
     DirectIoPins = (6, 5, Inferred, "", "block: convert bio_iov_iter_get_pages to use iov_iter_extract_pages (subject recalled, not verified)");

@@ -211,6 +211,20 @@ fn table(out: &mut String, report: &FileReport) {
         );
         previous = Some(verdicts);
     }
+    // The notes of every release, each once, with the releases it concerns.
+    let mut notes: Vec<(&str, Vec<String>)> = Vec::new();
+    for r in &report.runs {
+        for note in &r.machine.not_modelled {
+            let release = r.machine.cfg.to_string();
+            match notes.iter_mut().find(|(n, _)| *n == note.as_str()) {
+                Some((_, releases)) => releases.push(release),
+                None => notes.push((note, vec![release])),
+            }
+        }
+    }
+    for (note, releases) in notes {
+        let _ = writeln!(out, "  Not modelled ({}): {note}", releases.join(", "));
+    }
     out.push('\n');
 }
 
