@@ -18,6 +18,12 @@ const HUGE_PUD: u64 = 1 << 30;
 /// The largest object the module makes of 4K or 2M blocks (a PUD object is one 1G block).
 const SMALL_BLOCKS_MAX: u64 = 64 << 20;
 
+/// The largest private mapping the guest makes. A writable private mapping is charged
+/// against the commit limit (`VM_ACCOUNT`; mprotect to writable charges too), and with the
+/// default heuristic `__vm_enough_memory` refuses one larger than the guest's RAM and swap
+/// (512 MB, none). The model's machine has 8 GB, so it maps them.
+const PRIVATE_MAPPING_MAX: u64 = 256 << 20;
+
 /// Why a test cannot run on a real kernel.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unsupported(pub String);
@@ -234,6 +240,16 @@ fn mmap(test: &lit::Test, m: &lit::Mmap) -> Result<String, Unsupported> {
         .unwrap_or(object_size.saturating_sub(offset).max(lit::PAGE_SIZE));
     // Anonymous memory is private anonymous memory whatever the sharing word says.
     let private = m.sharing == lit::Sharing::Private || matches!(obj.kind, ObjectKind::Anon { .. });
+    if private && size > PRIVATE_MAPPING_MAX {
+        return unsupported(format!(
+            "mmap {}: a private mapping of {} MB is charged against the guest's RAM ({} MB) when \
+             it is or becomes writable, which the kernel's overcommit heuristic refuses \
+             (-ENOMEM); the model's machine has 8 GB",
+            m.name.node,
+            size >> 20,
+            crate::qemu::BootConfig::default().memory_mb
+        ));
+    }
     let mut line = format!(
         "op S map {} {object} size={size} offset={offset} {} prot={}",
         m.name.node,
@@ -455,5 +471,14 @@ mod tests {
             "4K blocks above 64M"
         );
         assert!(run(&vram_bo.replace("to=vram", ""), OracleKernel::V5_10).is_err());
+        // A private mapping of it would be charged against the guest's 512 MB (random seed
+        // 22052: mmap -ENOMEM on every kernel, where the model mapped it).
+        let private = pud.replace(" shared rw", " private rw");
+        assert_ne!(private, pud);
+        let refused = run(&private, OracleKernel::V6_1).unwrap_err();
+        assert!(
+            refused.0.contains("private mapping of 1024 MB"),
+            "{refused:?}"
+        );
     }
 }
