@@ -343,12 +343,12 @@ impl Exec {
         let Some(named) = self.maps.get(&a.map) else {
             return Owners::default();
         };
-        let start = named.addr + a.offset;
+        let start = named.addr.saturating_add(a.offset);
         let mut runs = Vec::new();
         let mut i = 0;
         while i < pages {
-            let addr = start + i * PAGE;
-            let inside = |m: &Mapping| m.addr <= addr && addr < m.addr + m.size;
+            let addr = start.saturating_add(i.saturating_mul(PAGE));
+            let inside = |m: &Mapping| m.addr <= addr && addr < m.addr.saturating_add(m.size);
             let m = if i == 0 {
                 Some(named)
             } else {
@@ -364,14 +364,14 @@ impl Exec {
                 i,
                 Some(Owner {
                     object: m.object.clone(),
-                    first_page: (m.offset + addr - m.addr) / PAGE,
+                    first_page: m.offset.saturating_add(addr - m.addr) / PAGE,
                     generation: self.objects.get(backing).map_or(0, |o| o.generation),
                 }),
             ));
             // The rest of this mapping (at least this page, even for an address the named
             // mapping no longer covers).
-            let left = (m.addr + m.size).saturating_sub(addr).div_ceil(PAGE).max(1);
-            i += left;
+            let left = m.addr.saturating_add(m.size).saturating_sub(addr);
+            i = i.saturating_add(left.div_ceil(PAGE).max(1));
         }
         Owners(runs)
     }

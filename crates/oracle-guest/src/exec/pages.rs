@@ -170,7 +170,8 @@ impl Exec {
                     Hold::Pipe {
                         rd: fds[0],
                         wr: fds[1],
-                        owners: self.owners(a, size.div_ceil(PAGE)),
+                        // A pipe's device read sees its first page only.
+                        owners: self.owners(a, 1),
                     },
                 );
                 ret
