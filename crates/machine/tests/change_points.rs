@@ -318,6 +318,22 @@ fn remove_pin_user_pages_fast_only() {
     assert!(machine(&other, &a).not_modelled.is_empty());
 }
 
+/// io_uring registers buffers through gup-fast from 6.10, which pins an anonymous COW page
+/// of a private VM_PFNMAP mapping that the slow path's vma check refused.
+#[test]
+fn io_uring_pin_fast() {
+    let src = include_str!("../../../tests/oracle/iouring-pfnmap-cow.litmus");
+    both_sides(
+        ChangePoint::IoUringPinFast,
+        src,
+        &[NO, OK, OK],
+        &[OK, OK, OK],
+    );
+    let (b, a) = sides(ChangePoint::IoUringPinFast);
+    assert!(trace_text(src, &b).contains("pin_user_pages\""));
+    assert!(trace_text(src, &a).contains("pin_user_pages_fast"));
+}
+
 #[test]
 fn every_change_point_has_a_test() {
     let tested = [
@@ -339,6 +355,7 @@ fn every_change_point_has_a_test() {
         ChangePoint::DirectIoPins,
         ChangePoint::GupThpAccelerate,
         ChangePoint::SecretmemGupFast,
+        ChangePoint::IoUringPinFast,
         ChangePoint::GupFastEoverflow,
         ChangePoint::HugePfnmap,
         ChangePoint::RemoveDevmap,

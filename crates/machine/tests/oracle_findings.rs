@@ -482,3 +482,24 @@ fn a_gup_range_crossing_into_another_vma_holds_that_vmas_pages() {
         );
     }
 }
+
+/// Seen in random test 23069 on 6.12: io_uring registered a buffer in a private VM_PFNMAP
+/// mapping whose page a write had copied (anonymous), where the model said -EFAULT. 6.12's
+/// io_pin_pages uses pin_user_pages_fast, which never looks at the vma; 5.10 and 6.1 use
+/// pin_user_pages (`IoUringPinFast`).
+#[test]
+fn io_uring_registers_a_cow_page_of_a_pfnmap_mapping_from_6_10() {
+    for (kernel, registered) in [
+        ("5.11", N),
+        ("6.1", N),
+        ("6.9", N),
+        ("6.10", O),
+        ("6.12", O),
+    ] {
+        assert_eq!(
+            oracle_file_verdicts("iouring-pfnmap-cow", kernel),
+            [registered, O, O],
+            "{kernel}"
+        );
+    }
+}

@@ -148,6 +148,13 @@ change_points! {
     /// GUP-fast reads folio->mapping of every small folio and refuses those with none
     /// (secretmem check), so vm_insert_page'd driver pages go to the slow path.
     SecretmemGupFast = (6, 9, Inferred, "", "mm/secretmem: fix GUP-fast succeeding on secretmem folios");
+    /// io_uring's buffer registration pins with pin_user_pages_fast (io_pin_pages, shared
+    /// with the provided-buffer rings) instead of pin_user_pages under the mmap lock, so
+    /// gup-fast takes what it can without looking at vmas: an anonymous COW page in a
+    /// private VM_PFNMAP mapping is pinned where the slow path refused the vma. Debian 6.1's
+    /// io_uring/rsrc.c has pin_user_pages, 6.12's io_uring/memmap.c pin_user_pages_fast; the
+    /// release is recalled, not read.
+    IoUringPinFast = (6, 10, Inferred, "", "io_uring: unify io_pin_pages() (subject recalled, not verified)");
     /// gup-fast reports a range whose end wraps around with -EOVERFLOW instead of returning 0.
     /// Seen in 6.12's source (gup_fast_fallback), absent from 6.1's; commit not identified.
     GupFastEoverflow = (6, 12, Inferred, "", "(commit not identified: gup_fast_fallback returns -EOVERFLOW on a wrapping range)");

@@ -8,14 +8,20 @@ use crate::mm::gup::{FollFlags, GupCall, Holder};
 use crate::version::ChangePoint;
 
 impl<D: Devices> Kernel<D> {
-    /// IORING_REGISTER_BUFFERS of one buffer: io_pin_pages with FOLL_WRITE|FOLL_LONGTERM.
+    /// IORING_REGISTER_BUFFERS of one buffer: io_pin_pages with FOLL_WRITE|FOLL_LONGTERM,
+    /// through pin_user_pages under the mmap lock, from 6.10 through pin_user_pages_fast.
     /// Until 6.5 the vmas are checked afterwards and file-backed ones other than shmem are
     /// refused with -EOPNOTSUPP (the pins are dropped); from 6.5 GUP decides. Returns 0 or
     /// -errno; the registered buffer (`holder`) keeps the pins.
     pub fn io_uring_register(&mut self, addr: u64, pages: u64, holder: Holder) -> i64 {
         self.call("io_sqe_buffer_register", |k| {
+            let call = if k.has(ChangePoint::IoUringPinFast) {
+                GupCall::PinUserPagesFast
+            } else {
+                GupCall::PinUserPages
+            };
             let r = k.gup(
-                GupCall::PinUserPages,
+                call,
                 addr,
                 pages,
                 FollFlags::WRITE | FollFlags::LONGTERM,
