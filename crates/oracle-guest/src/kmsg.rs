@@ -1,4 +1,24 @@
-//! Reading new kernel log records from /dev/kmsg between tests.
+//! Reading new kernel log records from /dev/kmsg between tests, and marking in the log where
+//! a test's own steps end.
+
+/// Logged by the test process before it releases what its registers still hold: kernel
+/// messages after it come from that release or the process's exit, which the model does not
+/// run (the runner names their events `…_at_exit`).
+pub const EXIT_MARK: &str = "mmlab: test steps done, releasing";
+
+/// Writes [`EXIT_MARK`] into the kernel log. The log is one ordered record stream, so the
+/// runner, which reads it only after the test, still knows which messages came after.
+pub fn mark_exit() {
+    let line = format!("{EXIT_MARK}\n");
+    // SAFETY: plain open/write/close of /dev/kmsg.
+    unsafe {
+        let fd = libc::open(c"/dev/kmsg".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd >= 0 {
+            libc::write(fd, line.as_ptr().cast(), line.len());
+            libc::close(fd);
+        }
+    }
+}
 
 /// A non-blocking reader positioned at the end of the kernel log.
 pub struct Kmsg {

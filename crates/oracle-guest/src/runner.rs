@@ -53,7 +53,14 @@ pub fn run_test(test: &Test, kmsg: &mut Kmsg) -> bool {
     }
     kmsg.drain(|_| {});
     let (status, last_step) = fork_and_watch(test);
-    kmsg.drain(report_kernel_line);
+    let mut at_exit = false;
+    kmsg.drain(|msg| {
+        if msg.contains(crate::kmsg::EXIT_MARK) {
+            at_exit = true;
+        } else if let Some(line) = kernel_event(msg, at_exit) {
+            out::line(&line);
+        }
+    });
     // THP back to `always` first: the zero-page check reads the huge zero page only then.
     let _ = std::fs::write(THP, "always");
     if !zero_pages_clean() {
@@ -103,17 +110,17 @@ fn zero_pages_clean() -> bool {
     read_first(4096, false) == 0 && read_first(2 * HUGE, true) == 0
 }
 
-fn report_kernel_line(msg: &str) {
+/// The line a kernel log message is reported as, if it matters: a WARN or a BUG (event
+/// `warn` or `bug`, `warn_at_exit` or `bug_at_exit` after the test's steps, which no condition
+/// reads), or the driver's taint notice. Each such message taints the boot.
+fn kernel_event(msg: &str, at_exit: bool) -> Option<String> {
     let short: String = msg.chars().take(200).collect();
-    if msg.contains("mmlab: taint:") {
+    let suffix = if at_exit { "_at_exit" } else { "" };
+    let line = if msg.contains("mmlab: taint:") {
         // The test driver found state a later test of this boot would inherit.
-        TAINTED.store(true, Ordering::SeqCst);
-        out::line(&format!("driver {short}"));
-        return;
-    }
-    if msg.contains("WARNING:") {
-        TAINTED.store(true, Ordering::SeqCst);
-        out::line(&format!("event warn {short}"));
+        format!("driver {short}")
+    } else if msg.contains("WARNING:") {
+        format!("event warn{suffix} {short}")
     } else if [
         "BUG:",
         "kernel BUG",
@@ -125,9 +132,12 @@ fn report_kernel_line(msg: &str) {
     .iter()
     .any(|m| msg.contains(m))
     {
-        TAINTED.store(true, Ordering::SeqCst);
-        out::line(&format!("event bug {short}"));
-    }
+        format!("event bug{suffix} {short}")
+    } else {
+        return None;
+    };
+    TAINTED.store(true, Ordering::SeqCst);
+    Some(line)
 }
 
 fn fork_and_watch(test: &Test) -> (String, String) {
@@ -298,6 +308,22 @@ impl Watchdog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernel_messages_after_the_steps_are_named_at_exit() {
+        let bad = "BUG: Bad page state in process init  pfn:07901";
+        assert_eq!(
+            kernel_event(bad, false).as_deref(),
+            Some(&*format!("event bug {bad}"))
+        );
+        assert_eq!(
+            kernel_event(bad, true).as_deref(),
+            Some(&*format!("event bug_at_exit {bad}"))
+        );
+        let warn = "WARNING: CPU: 0 PID: 68 at mm/gup.c:1785 is_valid_gup_flags+0x1f/0x40";
+        assert!(kernel_event(warn, true).is_some_and(|l| l.starts_with("event warn_at_exit ")));
+        assert_eq!(kernel_event("random: crng init done", false), None);
+    }
 
     #[test]
     fn a_stall_of_the_guest_charges_little() {

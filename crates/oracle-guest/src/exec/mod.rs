@@ -186,6 +186,7 @@ pub fn run(test: &Test) -> i32 {
     ex.scan_for_reused_pages();
     ex.report();
     out::step("release");
+    crate::kmsg::mark_exit();
     let held: Vec<String> = ex.holds.keys().cloned().collect();
     for k in held {
         ex.release_at_exit(&k);
