@@ -503,3 +503,17 @@ fn io_uring_registers_a_cow_page_of_a_pfnmap_mapping_from_6_10() {
         );
     }
 }
+
+/// Seen in random test 24177: a read fault in a memfd mapping maps the page cache pages
+/// around it (do_fault_around), so a later gup-fast-only found the next page where the
+/// model, which mapped only the faulting page, took none.
+#[test]
+fn a_memfd_read_fault_maps_the_cached_pages_around_it() {
+    for kernel in ["5.11", "6.1", "6.12", "7.2"] {
+        assert_eq!(
+            oracle_file_verdicts("memfd-fault-around", kernel),
+            [O, O, O, O],
+            "{kernel}"
+        );
+    }
+}

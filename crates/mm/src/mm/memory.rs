@@ -5,7 +5,7 @@ use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags as F, PAGE_SIZE};
 use crate::events::Event;
 use crate::include::errno::Errno;
 use crate::include::linux::mm_types::{
-    is_cow_mapping, FaultFlags, FaultInfo, MappingId, Pfn, VmFault, VmFlags, Vma,
+    is_cow_mapping, FaultFlags, FaultInfo, MappingId, Pfn, VmFault, VmFlags, Vma, VmaBacking,
 };
 use crate::include::pfn_t::{PfnFlags, PfnT};
 use crate::kernel::{Devices, Kernel};
@@ -38,6 +38,11 @@ pub fn vm_page_prot(vma: &Vma) -> F {
     }
     prot
 }
+
+/// fault_around_bytes (64K, the default at every modelled release) in pages.
+const FAULT_AROUND_PAGES: u64 = 16;
+/// Entries of a page table.
+const PTRS_PER_TABLE: u64 = 512;
 
 /// maybe_mkwrite: the write bit only if the vma is writable.
 pub fn maybe_mkwrite(entry: Entry, vma: &Vma) -> Entry {
@@ -489,6 +494,14 @@ impl<D: Devices> Kernel<D> {
                 k.note(|| "no ->fault: SIGBUS".into());
                 return VmFault::SIGBUS;
             }
+            // do_read_fault: a vma whose file has ->map_pages (shmem's filemap_map_pages)
+            // first maps what the page cache already holds around the address.
+            if !vmf.write() && vma.backing == VmaBacking::Shmem {
+                let ret = k.do_fault_around(vmf);
+                if !ret.is_empty() {
+                    return ret;
+                }
+            }
             let (ret, page) = k.call("__do_fault", |k| D::fault(k, vmf));
             if ret.intersects(VmFault::ERROR | VmFault::NOPAGE | VmFault::RETRY) {
                 return ret;
@@ -511,6 +524,27 @@ impl<D: Devices> Kernel<D> {
                 }
             }
             k.finish_fault(vmf, page)
+        })
+    }
+
+    /// do_fault_around: the window of fault_around_bytes (64K, 16 pages) aligned around the
+    /// address, cut to the vma and to the fault's page table, handed to ->map_pages.
+    fn do_fault_around(&mut self, vmf: &FaultInfo) -> VmFault {
+        self.call("do_fault_around", |k| {
+            let vma = k.vmas[vmf.vma].clone();
+            let window = FAULT_AROUND_PAGES * PAGE_SIZE;
+            let address = (vmf.address & !(window - 1)).max(vma.start);
+            let table_index = |a: u64| (a / PAGE_SIZE) % PTRS_PER_TABLE;
+            let off = ((vmf.address - address) / PAGE_SIZE) % PTRS_PER_TABLE;
+            let Some(start_pgoff) = vmf.pgoff.checked_sub(off) else {
+                return VmFault::empty();
+            };
+            let table_end = start_pgoff - table_index(address) + PTRS_PER_TABLE - 1;
+            let vma_end = vma.pgoff + (vma.end - vma.start) / PAGE_SIZE - 1;
+            let end_pgoff = table_end
+                .min(vma_end)
+                .min(start_pgoff + FAULT_AROUND_PAGES - 1);
+            k.filemap_map_pages(vmf, address, start_pgoff, end_pgoff)
         })
     }
 

@@ -1,4 +1,5 @@
 //! mm/: the core memory-management code the model covers.
+pub mod filemap;
 pub mod gup;
 pub mod huge_memory;
 pub mod memory;
