@@ -539,11 +539,14 @@ impl<D: Devices> Kernel<D> {
             let Some(start_pgoff) = vmf.pgoff.checked_sub(off) else {
                 return VmFault::empty();
             };
-            let table_end = start_pgoff - table_index(address) + PTRS_PER_TABLE - 1;
-            let vma_end = vma.pgoff + (vma.end - vma.start) / PAGE_SIZE - 1;
+            let table_end = start_pgoff.saturating_add(PTRS_PER_TABLE - 1 - table_index(address));
+            let vma_end = vma
+                .pgoff
+                .saturating_add((vma.end - vma.start) / PAGE_SIZE)
+                .saturating_sub(1);
             let end_pgoff = table_end
                 .min(vma_end)
-                .min(start_pgoff + FAULT_AROUND_PAGES - 1);
+                .min(start_pgoff.saturating_add(FAULT_AROUND_PAGES - 1));
             k.filemap_map_pages(vmf, address, start_pgoff, end_pgoff)
         })
     }
