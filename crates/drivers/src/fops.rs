@@ -56,7 +56,9 @@ pub fn mmap(k: &mut Model, obj: ObjId, args: MmapArgs) -> Result<usize, Errno> {
         _ => Some(MappingId(real.0)),
     };
     let ops = VmOps {
+        // shmem_vm_ops: shmem_fault, and filemap_map_pages for fault-around.
         fault: backing == VmaBacking::Shmem,
+        map_pages: backing == VmaBacking::Shmem,
         ..VmOps::default()
     };
     let request = MmapRequest {

@@ -161,6 +161,7 @@ impl GenericDevice {
             // back in from the object's new memory.
             k.vmas[vi].ops = VmOps {
                 fault: true,
+                map_pages: false,
                 huge_fault: matches!(self.insert, Insert::Pmd | Insert::Pud),
                 pfn_mkwrite: false,
                 page_mkwrite: false,

@@ -5,7 +5,7 @@ use crate::arch::x86::pgtable::{Entry, Level, PageTableFlags as F, PAGE_SIZE};
 use crate::events::Event;
 use crate::include::errno::Errno;
 use crate::include::linux::mm_types::{
-    is_cow_mapping, FaultFlags, FaultInfo, MappingId, Pfn, VmFault, VmFlags, Vma, VmaBacking,
+    is_cow_mapping, FaultFlags, FaultInfo, MappingId, Pfn, VmFault, VmFlags, Vma,
 };
 use crate::include::pfn_t::{PfnFlags, PfnT};
 use crate::kernel::{Devices, Kernel};
@@ -496,7 +496,7 @@ impl<D: Devices> Kernel<D> {
             }
             // do_read_fault: a vma whose file has ->map_pages (shmem's filemap_map_pages)
             // first maps what the page cache already holds around the address.
-            if !vmf.write() && vma.backing == VmaBacking::Shmem {
+            if !vmf.write() && vma.ops.map_pages {
                 let ret = k.do_fault_around(vmf);
                 if !ret.is_empty() {
                     return ret;

@@ -71,6 +71,8 @@ impl VmFlags {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct VmOps {
     pub fault: bool,
+    /// `->map_pages`: maps page cache pages around a read fault (fault-around).
+    pub map_pages: bool,
     pub huge_fault: bool,
     pub pfn_mkwrite: bool,
     pub page_mkwrite: bool,

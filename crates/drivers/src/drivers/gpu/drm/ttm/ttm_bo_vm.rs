@@ -20,6 +20,7 @@ impl TtmBo {
     pub fn vm_ops(&self, k: &Model) -> VmOps {
         VmOps {
             fault: true,
+            map_pages: false,
             huge_fault: self.huge.is_some() && !k.has(ChangePoint::TtmRemoveHuge),
             pfn_mkwrite: false,
             page_mkwrite: false,
