@@ -90,11 +90,7 @@ pub fn compare(
     };
     // The model mapped everything; a kernel that refused a mapping went on without it, so
     // nothing after it compares.
-    let kernel_mapfail = outcome
-        .result
-        .as_ref()
-        .and_then(|g| g.notes.iter().find(|n| n.starts_with("mapfail ")));
-    if let Some(note) = kernel_mapfail {
+    if let Some(note) = kernel_mapfail(outcome) {
         cmp.differences.push(Difference {
             key: "setup".into(),
             detail: format!("the model mapped everything; the kernel: {note}"),
@@ -251,10 +247,7 @@ fn compare_failed_mmap(
     outcome: &OracleOutcome,
 ) {
     let want = format!("mapfail {mapping} {}", errno.ret());
-    let kernel_failed = outcome
-        .result
-        .as_ref()
-        .and_then(|g| g.notes.iter().find(|n| n.starts_with("mapfail ")));
+    let kernel_failed = kernel_mapfail(outcome);
     if kernel_failed.map(String::as_str) == Some(want.as_str()) {
         cmp.skipped = Some(format!(
             "mmap {mapping} fails with {errno} on both; the model stops there"
@@ -269,6 +262,14 @@ fn compare_failed_mmap(
         ),
         understood: None,
     });
+}
+
+/// The guest's note of a setup mmap the kernel refused (`mapfail MAP -ERRNO`), if any.
+fn kernel_mapfail(outcome: &OracleOutcome) -> Option<&String> {
+    outcome
+        .result
+        .as_ref()
+        .and_then(|g| g.notes.iter().find(|n| n.starts_with("mapfail ")))
 }
 
 /// The known-differences file: `FILE KERNEL KEY: reason` per line (`#` comments).

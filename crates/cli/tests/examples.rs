@@ -8,6 +8,14 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// A litmus file holding `source` in the temporary directory, named after `name` and this
+/// process.
+fn temp_litmus(name: &str, source: &str) -> std::path::PathBuf {
+    let file = std::env::temp_dir().join(format!("mmlab-{name}-{}.litmus", std::process::id()));
+    std::fs::write(&file, source).expect("temp file");
+    file
+}
+
 fn mmlab(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mmlab"))
         .args(args)
@@ -268,14 +276,11 @@ fn limits_stop_cleanly_and_say_the_result_is_incomplete() {
 /// kernel the test cannot run.
 #[test]
 fn a_setup_refused_at_some_releases_is_a_row_of_the_table() {
-    let file =
-        std::env::temp_dir().join(format!("mmlab-ttm-private-{}.litmus", std::process::id()));
-    std::fs::write(
-        &file,
+    let file = temp_litmus(
+        "ttm-private",
         "mm-litmus ttm-private\nsetup {\n  ttm bo size=4K place=system\n  mmap m0 bo private rw\n}\n\
          P0 {\n  write m0 3\n}\nforall bo[0] == 0\n",
-    )
-    .expect("temp file");
+    );
     let path = file.to_str().expect("utf-8 path");
     let (code, out, err) = mmlab(&["run", path, "--kernel", "all"]);
     assert_eq!(code, 0, "{err}");
@@ -300,14 +305,11 @@ fn a_setup_refused_at_some_releases_is_a_row_of_the_table() {
 /// here `pin_user_pages_fast_only`, gone from 6.3.
 #[test]
 fn the_table_lists_notes_with_their_releases() {
-    let file =
-        std::env::temp_dir().join(format!("mmlab-pin-fast-only-{}.litmus", std::process::id()));
-    std::fs::write(
-        &file,
+    let file = temp_litmus(
+        "pin-fast-only",
         "mm-litmus pin-fast-only\nsetup {\n  anon a0 size=4K\n  mmap m0 a0 private rw\n  write m0 1\n}\n\
          P0 {\n  r0 = pin_user_pages_fast_only m0\n}\nforall P0:r0 == 1\n",
-    )
-    .expect("temp file");
+    );
     let path = file.to_str().expect("utf-8 path");
     let (code, out, err) = mmlab(&["run", path, "--kernel", "all"]);
     assert_eq!(code, 0, "{err}");
@@ -326,14 +328,13 @@ fn the_table_lists_notes_with_their_releases() {
 /// pass, a count and the last one (`mmlab explain`'s JSON keeps every line).
 #[test]
 fn a_2m_anonymous_pin_says_thp_is_not_modelled_and_folds_its_trace() {
-    let file = std::env::temp_dir().join(format!("mmlab-anon-2m-{}.litmus", std::process::id()));
     let test = |thp: &str| {
         format!(
             "mm-litmus anon-2m\nsetup {{\n  anon a0 size=2M\n  mmap m0 a0\n  thp {thp}\n}}\n\
              P0 {{\n  r0 = pin_user_pages m0 pages=512 write\n}}\nexists P0:r0 == 512\n"
         )
     };
-    std::fs::write(&file, test("always")).expect("temp file");
+    let file = temp_litmus("anon-2m", &test("always"));
     let path = file.to_str().expect("utf-8 path");
     let (code, out, err) = mmlab(&["run", path, "--kernel", "6.1"]);
     assert_eq!(code, 0, "{err}");
